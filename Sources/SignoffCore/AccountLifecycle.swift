@@ -1,0 +1,101 @@
+import Foundation
+
+/// The life of a user account: active → suspended → reactivated (active again), or closed.
+///
+/// A suspended or closed account cannot log in and its tokens stop working.
+public struct AccountLifecycle: AuditedMachine {
+    public enum State: String, Sendable, Codable, Equatable {
+        case active
+        case suspended
+        case closed
+    }
+
+    public struct Start: Sendable {
+        public var username: String
+        /// The unit whose administrators manage this account.
+        public var homePath: UnitPath
+
+        public init(username: String, homePath: UnitPath) {
+            self.username = username
+            self.homePath = homePath
+        }
+    }
+
+    public enum Command: Sendable, Equatable {
+        case suspend(reason: String?)
+        case reactivate(reason: String?)
+        case close(reason: String?)
+    }
+
+    public static let kind = "account"
+
+    public private(set) var state: State
+    public let userID: UUID
+    public let username: String
+    public let homePath: UnitPath
+    /// How many times the account was reactivated, shown to administrators.
+    public private(set) var reactivations: Int
+
+    public var stateName: String { self.state.rawValue }
+
+    public var projection: Projection {
+        Projection(unitPath: self.homePath, subjectRef: self.userID)
+    }
+
+    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+        let acting = try Self.administrator(actor, for: start.homePath)
+        let machine = AccountLifecycle(state: .active, userID: id, username: start.username, homePath: start.homePath, reactivations: 0)
+        return (machine, Effect(event: "create", actingAs: acting, payload: ["username": .string(start.username)]))
+    }
+
+    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+        switch command {
+        case .suspend(let reason): try self.suspend(by: actor, reason: reason)
+        case .reactivate(let reason): try self.reactivate(by: actor, reason: reason)
+        case .close(let reason): try self.close(by: actor, reason: reason)
+        }
+    }
+
+    public mutating func suspend(by actor: Actor, reason: String?) throws(SignoffError) -> Effect {
+        let acting = try Self.administrator(actor, for: self.homePath)
+        guard actor.userID != self.userID else {
+            throw SignoffError(.invalidValue, "Administrators cannot suspend their own account.")
+        }
+        let reason = try requireReason(reason)
+        guard self.state == .active else { throw .invalidTransition("suspend", from: self.stateName) }
+        self.state = .suspended
+        return Effect(event: "suspend", actingAs: acting, reason: reason)
+    }
+
+    public mutating func reactivate(by actor: Actor, reason: String?) throws(SignoffError) -> Effect {
+        let acting = try Self.administrator(actor, for: self.homePath)
+        guard self.state == .suspended else { throw .invalidTransition("reactivate", from: self.stateName) }
+        self.state = .active
+        self.reactivations += 1
+        return Effect(event: "reactivate", actingAs: acting, reason: reason?.trimmedReason,
+                      payload: ["reactivations": .int(self.reactivations)])
+    }
+
+    public mutating func close(by actor: Actor, reason: String?) throws(SignoffError) -> Effect {
+        let acting = try Self.administrator(actor, for: self.homePath)
+        guard actor.userID != self.userID else {
+            throw SignoffError(.invalidValue, "Administrators cannot close their own account.")
+        }
+        let reason = try requireReason(reason)
+        guard self.state != .closed else { throw .invalidTransition("close", from: self.stateName) }
+        self.state = .closed
+        return Effect(event: "close", actingAs: acting, reason: reason)
+    }
+
+    private static func administrator(_ actor: Actor, for path: UnitPath) throws(SignoffError) -> RoleAssignment {
+        try actor.assignment(as: .admin, covering: path)
+    }
+
+    private init(state: State, userID: UUID, username: String, homePath: UnitPath, reactivations: Int) {
+        self.state = state
+        self.userID = userID
+        self.username = username
+        self.homePath = homePath
+        self.reactivations = reactivations
+    }
+}

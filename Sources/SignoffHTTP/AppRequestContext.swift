@@ -1,0 +1,39 @@
+import Hummingbird
+import Logging
+import SignoffCore
+
+/// The context of every request: the request id, and the actor once a bearer token was accepted.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by `AuthenticationMiddleware` from a valid bearer token.
+    public var actor: Actor?
+    public var bearerToken: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// Request bodies are small JSON documents, or a township CSV.
+    public var maxUploadSize: Int { 4 * 1024 * 1024 }
+
+    public var requestID: String { self.id }
+}
+
+/// The context of routes that need a signed-in user: creating it fails with 401 when there is none.
+public struct AuthenticatedContext: ChildRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let actor: Actor
+    public let bearerToken: String
+
+    public init(context: AppRequestContext) throws {
+        guard let actor = context.actor, let token = context.bearerToken else {
+            throw SignoffError(.unauthenticated, "Sign in first: send ‘Authorization: Bearer <token>’ from POST /auth/login.")
+        }
+        self.coreContext = context.coreContext
+        self.actor = actor
+        self.bearerToken = token
+    }
+
+    public var maxUploadSize: Int { 4 * 1024 * 1024 }
+    public var requestID: String { self.id }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import SignoffCore
+import SignoffStore
+
+/// Administrators manage accounts: create, grant roles, suspend, reactivate, close.
+struct UsersController {
+    let accounts: AccountStore
+
+    struct RoleAtUnit: StrictRequest {
+        var role: Role
+        var unitID: UUID
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case role
+            case unitID = "unit_id"
+        }
+    }
+
+    struct CreateUser: StrictRequest {
+        var username: String
+        var displayName: String
+        var phone: String?
+        var password: String
+        var roles: [RoleAtUnit]
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case username, phone, password, roles
+            case displayName = "display_name"
+        }
+    }
+
+    struct AccountChange: StrictRequest {
+        var reason: String?
+        var version: Int?
+        enum CodingKeys: String, CodingKey, CaseIterable { case reason, version }
+    }
+
+    struct AccountView: Encodable {
+        var id: UUID
+        var username: String
+        var status: String
+        var version: Int
+        var reactivations: Int
+    }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
+        group.get("/users") { _, context in
+            let scopes = context.actor.assignments.filter { $0.role == .admin }
+            guard !scopes.isEmpty else {
+                _ = try context.actor.assignment(as: .admin, covering: UnitPath(labels: []))
+                return Response(status: .forbidden)
+            }
+            var seen = Set<UUID>()
+            var users: [UserSummary] = []
+            for scope in scopes {
+                for user in try await self.accounts.users(under: scope.unitPath) where seen.insert(user.id).inserted {
+                    users.append(user)
+                }
+            }
+            return try JSONBody.response(["users": users])
+        }
+        group.post("/users") { request, context in
+            let (body, _) = try await JSONBody.decode(CreateUser.self, from: request, maxSize: 16 * 1024)
+            let user = try await self.accounts.createUser(
+                .init(username: body.username, displayName: body.displayName, phone: body.phone, password: body.password,
+                      roles: body.roles.map { ($0.role, $0.unitID) }),
+                by: context.actor, metadata: RequestMetadata(requestID: context.requestID)
+            )
+            return try JSONBody.response(user, status: .created)
+        }
+        group.get("/users/:id") { _, context in
+            let id = try context.parameters.require("id", as: UUID.self)
+            let user = try await self.accounts.user(id: id)
+            if id != context.actor.userID {
+                let account = try await self.accounts.transitions.load(AccountLifecycle.self, id: id)
+                _ = try context.actor.assignment(as: .admin, covering: account.machine.homePath)
+            }
+            return try JSONBody.response(user)
+        }
+        group.post("/users/:id/roles") { request, context in
+            let id = try context.parameters.require("id", as: UUID.self)
+            let (body, _) = try await JSONBody.decode(RoleAtUnit.self, from: request, maxSize: 16 * 1024)
+            let user = try await self.accounts.grantRole(userID: id, role: body.role, unitID: body.unitID, by: context.actor, requestID: context.requestID)
+            return try JSONBody.response(user, status: .created)
+        }
+        self.lifecycle(group, "suspend") { .suspend(reason: $0) }
+        self.lifecycle(group, "reactivate") { .reactivate(reason: $0) }
+        self.lifecycle(group, "close") { .close(reason: $0) }
+    }
+
+    private func lifecycle(
+        _ group: RouterGroup<AuthenticatedContext>,
+        _ action: String,
+        _ command: @escaping @Sendable (String?) -> AccountLifecycle.Command
+    ) {
+        group.post("/users/:id/\(action)") { request, context in
+            let id = try context.parameters.require("id", as: UUID.self)
+            let (body, raw) = try await JSONBody.decode(AccountChange.self, from: request, maxSize: 16 * 1024)
+            let outcome = try await self.accounts.transitions.apply(
+                AccountLifecycle.self, id: id, expectedVersion: body.version, command(body.reason), by: context.actor,
+                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID),
+                render: TransitionResponder.render { transitioned in
+                    let account = transitioned.stored.machine
+                    return AccountView(id: account.userID, username: account.username, status: account.stateName,
+                                       version: transitioned.stored.version, reactivations: account.reactivations)
+                }
+            )
+            return TransitionResponder.response(outcome)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SignoffCore
+import SignoffStore
+
+/// Turns a request into one call of the store's transition path and its outcome into a response.
+///
+/// It reads `Idempotency-Key`, so a retried request (a phone that lost the answer) gets the
+/// first response again and makes no second transition.
+struct TransitionResponder: Sendable {
+    let store: TransitionStore
+
+    static func metadata(_ request: Request, body: Data, requestID: String) throws -> RequestMetadata {
+        var metadata = RequestMetadata(requestID: requestID)
+        if let key = request.headers[.idempotencyKey] {
+            guard (1...200).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                throw SignoffError.invalidValue("Idempotency-Key", "An Idempotency-Key has 1 to 200 visible ASCII characters.")
+            }
+            metadata.idempotency = IdempotencyRequest(key: key, method: request.method.rawValue, path: request.uri.path, body: body)
+        }
+        return metadata
+    }
+
+    static func render<Machine: AuditedMachine, View: Encodable & SendableMetatype>(
+        status: HTTPResponse.Status = .ok,
+        _ view: @escaping @Sendable (Transitioned<Machine>) -> View
+    ) -> TransitionStore.Render<Machine> {
+        { transitioned in StoredResponse(status: Int(status.code), body: try JSONBody.data(view(transitioned))) }
+    }
+
+    static func response<Machine: AuditedMachine>(_ outcome: TransitionOutcome<Machine>) -> Response {
+        switch outcome {
+        case .applied(_, let response?):
+            return JSONBody.response(data: response.body, status: .init(code: response.status))
+        case .applied(let transitioned, nil):
+            // Unreachable: the HTTP layer always passes a renderer, so the store always returns a response.
+            return JSONBody.response(data: Data("{\"id\":\"\(transitioned.stored.id)\"}".utf8))
+        case .replayed(let response):
+            var replayed = JSONBody.response(data: response.body, status: .init(code: response.status))
+            replayed.headers[.idempotentReplayed] = "true"
+            return replayed
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotentReplayed = Self("Idempotent-Replayed")!
+}

@@ -1,0 +1,362 @@
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+import Logging
+import PostgresNIO
+import SignoffCore
+
+/// A user as administrators see it.
+public struct UserSummary: Sendable, Codable, Equatable {
+    public struct Assignment: Sendable, Codable, Equatable {
+        public var role: Role
+        public var roleName: String
+        public var unitID: UUID
+        public var unitPath: String
+        public var unitName: String
+    }
+
+    public var id: UUID
+    public var username: String
+    public var phone: String?
+    public var displayName: String
+    public var status: String
+    public var version: Int
+    public var personID: UUID?
+    public var roles: [Assignment]
+}
+
+/// A freshly issued bearer token. The token itself is shown once and never stored.
+public struct IssuedToken: Sendable, Codable, Equatable {
+    public var token: String
+    public var expiresAt: Date
+    public var userID: UUID
+}
+
+/// Login, tokens and lockout.
+public struct AccountSettings: Sendable {
+    /// bcrypt cost; 12 in production, lower in tests where hashing speed matters.
+    public var bcryptCost: UInt8 = 12
+    public var tokenLifetime: TimeInterval = 12 * 3600
+    /// Failures within `failureWindow` that lock the account for `lockDuration`.
+    public var maxFailures: Int = 5
+    public var failureWindow: TimeInterval = 15 * 60
+    public var lockDuration: TimeInterval = 15 * 60
+
+    public init() {}
+}
+
+/// Users, role assignments, passwords and bearer tokens.
+public struct AccountStore: Sendable {
+    public let transitions: TransitionStore
+    public let settings: AccountSettings
+
+    public init(transitions: TransitionStore, settings: AccountSettings = .init()) {
+        self.transitions = transitions
+        self.settings = settings
+    }
+
+    var database: Database { self.transitions.database }
+    var logger: Logger { self.database.logger }
+
+    public struct NewUser: Sendable {
+        public var username: String
+        public var displayName: String
+        public var phone: String?
+        public var password: String?
+        public var personID: UUID?
+        public var roles: [(role: Role, unitID: UUID)]
+        /// A bcrypt hash made once for many accounts (the demo), instead of `password`.
+        public var passwordHash: String?
+
+        public init(username: String, displayName: String, phone: String? = nil, password: String?, personID: UUID? = nil, roles: [(role: Role, unitID: UUID)], passwordHash: String? = nil) {
+            self.passwordHash = passwordHash
+            self.username = username
+            self.displayName = displayName
+            self.phone = phone
+            self.password = password
+            self.personID = personID
+            self.roles = roles
+        }
+    }
+
+    /// Creates a user with roles, and starts its account machine (audited as `create`).
+    public func createUser(_ new: NewUser, by actor: Actor, metadata: RequestMetadata = .init()) async throws -> UserSummary {
+        try await self.database.transaction { connection in
+            try await self.createUser(new, by: actor, metadata: metadata, on: connection)
+        }
+    }
+
+    public func createUser(_ new: NewUser, by actor: Actor, metadata: RequestMetadata = .init(), on connection: PostgresConnection) async throws -> UserSummary {
+        try Self.validateUsername(new.username)
+        guard new.displayName.trimmedReason != nil else { throw SignoffError.invalidValue("display_name", "A user needs a display name.") }
+        if let phone = new.phone { try UnitRules.validatePhone(phone) }
+        if let password = new.password { try Self.validatePassword(password) }
+        guard !new.roles.isEmpty else { throw SignoffError.invalidValue("roles", "A user needs at least one role at a unit.") }
+        let organisation = OrganisationStore(database: self.database)
+        var units: [OrgUnit] = []
+        for assignment in new.roles {
+            let unit = try await organisation.unit(id: assignment.unitID, on: connection)
+            guard unit.kind == assignment.role.heldAt else {
+                throw SignoffError.invalidValue("roles", "The role \(assignment.role.rawValue) (\(assignment.role.chineseName)) is held at a \(assignment.role.heldAt.rawValue), but \(unit.name) is a \(unit.kind.rawValue).")
+            }
+            units.append(unit)
+        }
+        // Administrators manage accounts of their subtree; the home unit is the shallowest role unit.
+        let home = units.min { $0.path.labels.count < $1.path.labels.count }!.path
+        let id = UUID()
+        let hash = new.passwordHash ?? new.password.map { Bcrypt.hash($0, cost: self.settings.bcryptCost) }
+        try await connection.query("""
+            INSERT INTO users (id, username, phone, display_name, password_hash, person_id)
+            VALUES (\(id), \(new.username), \(new.phone), \(new.displayName), \(hash), \(new.personID))
+            """, logger: self.logger)
+        for assignment in new.roles {
+            try await connection.query("""
+                INSERT INTO role_assignments (user_id, role, unit_id) VALUES (\(id), \(assignment.role.rawValue), \(assignment.unitID))
+                ON CONFLICT DO NOTHING
+                """, logger: self.logger)
+        }
+        _ = try await self.transitions.start(
+            AccountLifecycle.self, id: id, .init(username: new.username, homePath: home), by: actor,
+            metadata: RequestMetadata(requestID: metadata.requestID), on: connection
+        )
+        return try await self.user(id: id, on: connection)
+    }
+
+    /// Grants a role at a unit, audited on the account's chain.
+    public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Actor, requestID: String?) async throws -> UserSummary {
+        try await self.database.transaction { connection in
+            let account = try await self.transitions.load(AccountLifecycle.self, id: userID, on: connection)
+            let unit = try await OrganisationStore(database: self.database).unit(id: unitID, on: connection)
+            let acting = try actor.assignment(as: .admin, covering: unit.path)
+            _ = try actor.assignment(as: .admin, covering: account.machine.homePath)
+            guard unit.kind == role.heldAt else {
+                throw SignoffError.invalidValue("unit_id", "The role \(role.rawValue) (\(role.chineseName)) is held at a \(role.heldAt.rawValue), but \(unit.name) is a \(unit.kind.rawValue).")
+            }
+            try await connection.query("""
+                INSERT INTO role_assignments (user_id, role, unit_id) VALUES (\(userID), \(role.rawValue), \(unitID))
+                """, logger: self.logger)
+            try await AuditLog.append(AuditEntry(
+                subjectKind: AccountLifecycle.kind, subjectID: userID, event: "grant_role",
+                fromState: account.machine.stateName, toState: account.machine.stateName, actor: actor, actingAs: acting,
+                reason: nil, payload: ["role": .string(role.rawValue), "unit_path": .string(unit.path.description)],
+                at: self.transitions.clock.now(), requestID: requestID
+            ), on: connection, logger: self.logger)
+            return try await self.user(id: userID, on: connection)
+        }
+    }
+
+    public func user(id: UUID, on connection: PostgresConnection) async throws -> UserSummary {
+        guard let user = try await self.users(where: "u.id = $1", [id], on: connection).first else {
+            throw SignoffError.notFound("User")
+        }
+        return user
+    }
+
+    public func user(id: UUID) async throws -> UserSummary {
+        try await self.database.withConnection { try await self.user(id: id, on: $0) }
+    }
+
+    public func user(username: String) async throws -> UserSummary {
+        let found = try await self.database.withConnection { connection in
+            try await self.users(where: "u.username = $1 OR u.phone = $1", [username], on: connection).first
+        }
+        guard let found else { throw SignoffError.notFound("User ‘\(username)’") }
+        return found
+    }
+
+    /// Users having a role at or below `path`.
+    public func users(under path: UnitPath) async throws -> [UserSummary] {
+        try await self.database.withConnection { connection in
+            try await self.users(where: "EXISTS (SELECT 1 FROM role_assignments r JOIN units x ON x.id = r.unit_id WHERE r.user_id = u.id AND x.path <@ $1::ltree)",
+                                 [path.description], on: connection)
+        }
+    }
+
+    private func users(where condition: String, _ binds: [any PostgresEncodable & Sendable], on connection: PostgresConnection) async throws -> [UserSummary] {
+        var bindings = PostgresBindings()
+        for bind in binds { try bindings.append(bind) }
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT u.id, u.username, u.phone, u.display_name, u.person_id, i.state_name, i.version,
+                   coalesce(json_agg(json_build_object('role', r.role, 'unit_id', x.id, 'unit_path', x.path::text, 'unit_name', x.name)
+                            ORDER BY x.path, r.role) FILTER (WHERE r.role IS NOT NULL), '[]')::text
+              FROM users u
+              JOIN instances i ON i.id = u.id AND i.kind = 'account'
+              LEFT JOIN role_assignments r ON r.user_id = u.id
+              LEFT JOIN units x ON x.id = r.unit_id
+             WHERE \(condition)
+             GROUP BY u.id, i.state_name, i.version
+             ORDER BY u.username
+            """, binds: bindings)
+        let rows = try await connection.query(query, logger: self.logger)
+        struct RawRole: Decodable { var role: String; var unit_id: UUID; var unit_path: String; var unit_name: String }
+        var users: [UserSummary] = []
+        for try await (id, username, phone, name, personID, status, version, roles) in rows.decode((UUID, String, String?, String, UUID?, String, Int, String).self) {
+            let raw = try JSONDecoder().decode([RawRole].self, from: Data(roles.utf8))
+            users.append(UserSummary(
+                id: id, username: username, phone: phone, displayName: name, status: status, version: version, personID: personID,
+                roles: raw.compactMap { role in
+                    Role(rawValue: role.role).map {
+                        .init(role: $0, roleName: $0.chineseName, unitID: role.unit_id, unitPath: role.unit_path, unitName: role.unit_name)
+                    }
+                }
+            ))
+        }
+        return users
+    }
+
+    // MARK: Passwords
+
+    public func hashPassword(_ password: String) throws -> String {
+        try Self.validatePassword(password)
+        return Bcrypt.hash(password, cost: self.settings.bcryptCost)
+    }
+
+    public func setPassword(userID: UUID, password: String) async throws {
+        try Self.validatePassword(password)
+        let hash = Bcrypt.hash(password, cost: self.settings.bcryptCost)
+        try await self.database.withConnection { connection in
+            try await connection.query("UPDATE users SET password_hash = \(hash) WHERE id = \(userID)", logger: self.logger)
+        }
+    }
+
+    static func validateUsername(_ username: String) throws(SignoffError) {
+        guard (3...40).contains(username.count),
+              username.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") })
+        else {
+            throw SignoffError.invalidValue("username", "A username has 3 to 40 letters, digits, ‘_’, ‘-’ or ‘.’.")
+        }
+    }
+
+    static func validatePassword(_ password: String) throws(SignoffError) {
+        guard password.count >= 8, password.count <= 72 else {
+            throw SignoffError.invalidValue("password", "A password has 8 to 72 characters.")
+        }
+    }
+
+    // MARK: Login and tokens
+
+    /// A bcrypt hash checked when the login names nobody, so both cases take as long.
+    private static let decoyHash = Bcrypt.hash("decoy password for timing", cost: 10)
+
+    /// Checks the password and issues a token. Repeated failures lock the account for a while.
+    public func login(identifier: String, password: String) async throws -> IssuedToken {
+        let now = self.transitions.clock.now()
+        let found: (id: UUID, hash: String?, status: String, lockedUntil: Date?)? = try await self.database.withConnection { connection in
+            let rows = try await connection.query("""
+                SELECT u.id, u.password_hash, i.state_name, t.locked_until
+                  FROM users u
+                  JOIN instances i ON i.id = u.id AND i.kind = 'account'
+                  LEFT JOIN login_throttle t ON t.user_id = u.id
+                 WHERE u.username = \(identifier) OR u.phone = \(identifier)
+                 LIMIT 1
+                """, logger: self.logger)
+            for try await (id, hash, status, locked) in rows.decode((UUID, String?, String, Date?).self) {
+                return (id, hash, status, locked)
+            }
+            return nil
+        }
+        guard let found else {
+            _ = Bcrypt.verify(password, hash: Self.decoyHash)
+            throw SignoffError(.invalidCredentials, "The login or the password is wrong.")
+        }
+        if let lockedUntil = found.lockedUntil, lockedUntil > now {
+            throw Self.locked(until: lockedUntil, now: now)
+        }
+        guard let hash = found.hash, Bcrypt.verify(password, hash: hash) else {
+            try await self.recordFailure(userID: found.id, now: now)
+            throw SignoffError(.invalidCredentials, "The login or the password is wrong.")
+        }
+        guard found.status == AccountLifecycle.State.active.rawValue else {
+            throw SignoffError(.accountSuspended, "This account is \(found.status). Ask the township office (乡政府办公室) to reactivate it.")
+        }
+        return try await self.database.transaction { connection in
+            try await connection.query("DELETE FROM login_throttle WHERE user_id = \(found.id)", logger: self.logger)
+            return try await self.issueToken(userID: found.id, now: now, on: connection)
+        }
+    }
+
+    /// Issues a token without a password, for the CLI's `user token`.
+    public func issueToken(userID: UUID) async throws -> IssuedToken {
+        try await self.database.withConnection { connection in
+            _ = try await self.user(id: userID, on: connection)
+            return try await self.issueToken(userID: userID, now: self.transitions.clock.now(), on: connection)
+        }
+    }
+
+    private func issueToken(userID: UUID, now: Date, on connection: PostgresConnection) async throws -> IssuedToken {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let token = "sgf_" + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let expires = now.addingTimeInterval(self.settings.tokenLifetime)
+        try await connection.query("""
+            INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at)
+            VALUES (\(Self.digest(token)), \(userID), \(now), \(expires))
+            """, logger: self.logger)
+        return IssuedToken(token: token, expiresAt: expires, userID: userID)
+    }
+
+    private func recordFailure(userID: UUID, now: Date) async throws {
+        let windowStart = now.addingTimeInterval(-self.settings.failureWindow)
+        let lockUntil = now.addingTimeInterval(self.settings.lockDuration)
+        try await self.database.withConnection { connection in
+            try await connection.query("""
+                INSERT INTO login_throttle AS t (user_id, failures, first_failure_at, locked_until)
+                VALUES (\(userID), 1, \(now), NULL)
+                ON CONFLICT (user_id) DO UPDATE SET
+                    failures = CASE WHEN t.first_failure_at < \(windowStart) THEN 1 ELSE t.failures + 1 END,
+                    first_failure_at = CASE WHEN t.first_failure_at < \(windowStart) THEN \(now) ELSE t.first_failure_at END,
+                    locked_until = CASE WHEN t.first_failure_at >= \(windowStart) AND t.failures + 1 >= \(self.settings.maxFailures)
+                                        THEN \(lockUntil) ELSE NULL END
+                """, logger: self.logger)
+        }
+    }
+
+    static func locked(until: Date, now: Date) -> SignoffError {
+        let seconds = max(1, Int(until.timeIntervalSince(now).rounded(.up)))
+        return SignoffError(.tooManyAttempts, "Too many wrong passwords. Try again in \(max(1, seconds / 60)) minute(s).",
+                            extra: ["retry_after": .int(seconds)])
+    }
+
+    /// The actor behind a bearer token, or nil when the token is unknown, expired, revoked or its account is not active.
+    public func authenticate(token: String) async throws -> Actor? {
+        let now = self.transitions.clock.now()
+        return try await self.database.withConnection { connection in
+            let rows = try await connection.query("""
+                SELECT u.id, u.display_name, u.person_id,
+                       coalesce(json_agg(json_build_object('role', r.role, 'unit_id', x.id, 'unit_path', x.path::text))
+                                FILTER (WHERE r.role IS NOT NULL), '[]')::text
+                  FROM auth_tokens t
+                  JOIN users u ON u.id = t.user_id
+                  JOIN instances i ON i.id = u.id AND i.kind = 'account' AND i.state_name = 'active'
+                  LEFT JOIN role_assignments r ON r.user_id = u.id
+                  LEFT JOIN units x ON x.id = r.unit_id
+                 WHERE t.token_hash = \(Self.digest(token)) AND t.revoked_at IS NULL AND t.expires_at > \(now)
+                 GROUP BY u.id
+                """, logger: self.logger)
+            struct RawRole: Decodable { var role: String; var unit_id: UUID; var unit_path: String }
+            for try await (id, name, personID, roles) in rows.decode((UUID, String, UUID?, String).self) {
+                let raw = try JSONDecoder().decode([RawRole].self, from: Data(roles.utf8))
+                let assignments = try raw.compactMap { role -> RoleAssignment? in
+                    guard let parsed = Role(rawValue: role.role) else { return nil }
+                    return RoleAssignment(role: parsed, unitID: role.unit_id, unitPath: try UnitPath(role.unit_path))
+                }
+                return Actor(userID: id, displayName: name, assignments: assignments, personID: personID)
+            }
+            return nil
+        }
+    }
+
+    /// Revokes one token (logout).
+    public func revoke(token: String) async throws {
+        try await self.database.withConnection { connection in
+            try await connection.query(
+                "UPDATE auth_tokens SET revoked_at = \(self.transitions.clock.now()) WHERE token_hash = \(Self.digest(token)) AND revoked_at IS NULL",
+                logger: self.logger)
+        }
+    }
+
+    static func digest(_ token: String) -> Data {
+        Data(SHA256.hash(data: Data(token.utf8)))
+    }
+}

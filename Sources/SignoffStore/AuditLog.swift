@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SignoffCore
+
+/// One row of the audit trail, before the database chains it.
+public struct AuditEntry: Sendable {
+    public var subjectKind: String
+    public var subjectID: UUID
+    public var event: String
+    public var fromState: String?
+    public var toState: String
+    public var actor: Actor
+    public var actingAs: RoleAssignment?
+    public var reason: String?
+    public var payload: [String: JSONValue]
+    public var at: Date
+    public var requestID: String?
+
+    public init(
+        subjectKind: String, subjectID: UUID, event: String, fromState: String?, toState: String,
+        actor: Actor, actingAs: RoleAssignment?, reason: String?, payload: [String: JSONValue],
+        at: Date, requestID: String?
+    ) {
+        self.subjectKind = subjectKind
+        self.subjectID = subjectID
+        self.event = event
+        self.fromState = fromState
+        self.toState = toState
+        self.actor = actor
+        self.actingAs = actingAs
+        self.reason = reason
+        self.payload = payload
+        self.at = at
+        self.requestID = requestID
+    }
+}
+
+/// A stored audit row, as shown to auditors.
+public struct AuditRecord: Sendable, Codable, Equatable {
+    public var id: Int
+    public var subjectKind: String
+    public var subjectID: UUID
+    public var seq: Int
+    public var event: String
+    public var fromState: String?
+    public var toState: String
+    public var actorUserID: UUID?
+    public var actorName: String
+    public var actorRole: String?
+    public var actorUnitPath: String?
+    public var reason: String?
+    public var payload: JSONValue
+    public var at: Date
+    public var requestID: String?
+    public var hash: String
+    public var prevHash: String?
+}
+
+/// What `audit verify` found.
+public struct AuditVerification: Sendable, Equatable {
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        public var rowID: Int?
+        public var subjectID: UUID
+        public var seq: Int?
+        public var message: String
+        public var description: String {
+            if let rowID, let seq {
+                return "audit row \(rowID) (subject \(subjectID), seq \(seq)): \(self.message)"
+            }
+            return "subject \(subjectID): \(self.message)"
+        }
+    }
+
+    public var rowsChecked: Int
+    public var subjectsChecked: Int
+    /// The first broken row (lowest id), if any.
+    public var firstBrokenRow: Problem?
+    /// Subjects whose head or current state disagree with their last audited row.
+    public var subjectProblems: [Problem]
+
+    public var isIntact: Bool { self.firstBrokenRow == nil && self.subjectProblems.isEmpty }
+}
+
+public enum AuditLog {
+    /// The name recorded for actions the service takes by itself.
+    public static let systemName = "system"
+
+    public static func append(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
+        let payload = try StoreCoding.json(entry.payload)
+        let actorID: UUID? = entry.actor.userID == Actor.systemUserID ? nil : entry.actor.userID
+        try await connection.query("""
+            INSERT INTO audit_events (subject_kind, subject_id, seq, event, from_state, to_state, actor_user_id, actor_name,
+                                      actor_role, actor_unit_id, actor_unit_path, reason, payload, at, request_id, hash)
+            VALUES (\(entry.subjectKind), \(entry.subjectID), 0, \(entry.event), \(entry.fromState), \(entry.toState),
+                    \(actorID), \(entry.actor.displayName), \(entry.actingAs?.role.rawValue), \(entry.actingAs?.unitID),
+                    \(entry.actingAs?.unitPath.description), \(entry.reason), \(payload)::jsonb, \(entry.at), \(entry.requestID), ''::bytea)
+            """, logger: logger)
+    }
+
+    public static func history(subjectID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [AuditRecord] {
+        let rows = try await connection.query("""
+            SELECT id, subject_kind, subject_id, seq, event, from_state, to_state, actor_user_id, actor_name, actor_role,
+                   actor_unit_path, reason, payload::text, at, request_id, encode(hash, 'hex'), encode(prev_hash, 'hex')
+              FROM audit_events WHERE subject_id = \(subjectID) ORDER BY seq
+            """, logger: logger)
+        var records: [AuditRecord] = []
+        let decoder = StoreCoding.decoder()
+        for try await (id, kind, subject, seq, event, from, to, actorID, actorName, role, unitPath, reason, payload, at, requestID, hash, prevHash)
+            in rows.decode((Int, String, UUID, Int, String, String?, String, UUID?, String, String?, String?, String?, String, Date, String?, String, String?).self)
+        {
+            records.append(AuditRecord(
+                id: id, subjectKind: kind, subjectID: subject, seq: seq, event: event, fromState: from, toState: to,
+                actorUserID: actorID, actorName: actorName, actorRole: role, actorUnitPath: unitPath, reason: reason,
+                payload: try decoder.decode(JSONValue.self, from: Data(payload.utf8)), at: at, requestID: requestID,
+                hash: hash, prevHash: prevHash
+            ))
+        }
+        return records
+    }
+
+    /// Recomputes every chain and compares each subject's head and current state with its last row.
+    public static func verify(on connection: PostgresConnection, logger: Logger) async throws -> AuditVerification {
+        var verification = AuditVerification(rowsChecked: 0, subjectsChecked: 0, firstBrokenRow: nil, subjectProblems: [])
+        let counts = try await connection.query(
+            "SELECT count(*)::int, count(DISTINCT subject_id)::int FROM audit_events", logger: logger)
+        for try await (rows, subjects) in counts.decode((Int, Int).self) {
+            verification.rowsChecked = rows
+            verification.subjectsChecked = subjects
+        }
+        let broken = try await connection.query("""
+            SELECT id, subject_id, seq,
+                   hash <> audit_hash(a) AS bad_hash,
+                   prev_hash IS DISTINCT FROM lag(hash) OVER w AS bad_link,
+                   seq <> coalesce(lag(seq) OVER w, 0) + 1 AS bad_seq
+              FROM audit_events a
+            WINDOW w AS (PARTITION BY subject_id ORDER BY seq, id)
+            ORDER BY (hash <> audit_hash(a)
+                      OR prev_hash IS DISTINCT FROM lag(hash) OVER w
+                      OR seq <> coalesce(lag(seq) OVER w, 0) + 1) DESC, id
+             LIMIT 1
+            """, logger: logger)
+        for try await (id, subject, seq, badHash, badLink, badSeq) in broken.decode((Int, UUID, Int, Bool, Bool, Bool).self)
+            where badHash || badLink || badSeq
+        {
+            let message = badHash
+                ? "its hash does not match its contents: the row was altered after it was written"
+                : badLink ? "its prev_hash does not match the previous row's hash: a row before it was removed or replaced"
+                : "its sequence number is out of order: a row before it is missing"
+            verification.firstBrokenRow = .init(rowID: id, subjectID: subject, seq: seq, message: message)
+        }
+        let heads = try await connection.query("""
+            SELECT h.subject_id, h.seq, last.seq
+              FROM audit_heads h
+              LEFT JOIN LATERAL (SELECT seq, hash FROM audit_events e WHERE e.subject_id = h.subject_id
+                                  ORDER BY seq DESC LIMIT 1) last ON true
+             WHERE last.hash IS DISTINCT FROM h.head_hash OR last.seq IS DISTINCT FROM h.seq
+             ORDER BY h.subject_id
+            """, logger: logger)
+        for try await (subject, headSeq, lastSeq) in heads.decode((UUID, Int, Int?).self) {
+            verification.subjectProblems.append(.init(
+                rowID: nil, subjectID: subject, seq: nil,
+                message: "its stored chain head (seq \(headSeq)) does not match its last audit row (seq \(lastSeq.map(String.init) ?? "none")): rows were removed or the head was changed"
+            ))
+        }
+        let states = try await connection.query("""
+            SELECT i.id, i.state_name, last.to_state
+              FROM instances i
+              LEFT JOIN LATERAL (SELECT to_state FROM audit_events e WHERE e.subject_id = i.id
+                                  ORDER BY seq DESC LIMIT 1) last ON true
+             WHERE last.to_state IS DISTINCT FROM i.state_name
+             ORDER BY i.id
+            """, logger: logger)
+        for try await (subject, state, audited) in states.decode((UUID, String, String?).self) {
+            verification.subjectProblems.append(.init(
+                rowID: nil, subjectID: subject, seq: nil,
+                message: "its current state ‘\(state)’ differs from its last audited state ‘\(audited ?? "none")’: the state was changed outside the transition path"
+            ))
+        }
+        return verification
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SignoffCore
+
+/// The demo of Lianhe Miao Ethnic Township (联合苗族乡): its tree of 84 grids and one
+/// account for each role, built through the same stores the API uses.
+public struct DemoTownship: Sendable {
+    public struct Login: Sendable, Equatable {
+        public var username: String
+        public var role: Role
+        public var unit: String
+    }
+
+    public struct Result: Sendable {
+        public var created: Bool
+        public var logins: [Login]
+    }
+
+    /// Six villages, two groups each, seven grids per group: the township's 84 grids.
+    public static let villages: [(code: String, name: String)] = [
+        ("lianhe", "联合村"), ("minzhu", "民主村"), ("tuanjie", "团结村"),
+        ("heping", "和平村"), ("xinmin", "新民村"), ("longtang", "龙塘村"),
+    ]
+    public static let groupsPerVillage = 2
+    public static let gridsPerGroup = 7
+    public static let townshipCode = "lianhe_xiang"
+
+    let accounts: AccountStore
+
+    public init(accounts: AccountStore) {
+        self.accounts = accounts
+    }
+
+    /// Builds the demo unless a township exists already; either way returns the logins.
+    public func seed(password: String) async throws -> Result {
+        let organisation = OrganisationStore(database: self.accounts.database)
+        let existing = try await organisation.units(under: nil, kind: .township)
+        if !existing.isEmpty {
+            return Result(created: false, logins: Self.logins)
+        }
+        let hash = try self.accounts.hashPassword(password)
+        try await self.accounts.database.transaction { connection in
+            let township = try await organisation.createUnit(kind: .township, code: Self.townshipCode, name: "联合苗族乡", parentID: nil, on: connection)
+            // The first administrator is created by the service itself, as `signoff user add` does.
+            let bootstrap = Actor.bootstrap(township)
+            var unitsByCode: [String: OrgUnit] = [Self.townshipCode: township]
+            var gridNumber = 0
+            for (villageCode, villageName) in Self.villages {
+                let village = try await organisation.createUnit(kind: .village, code: villageCode, name: villageName, parentID: township.id, on: connection)
+                unitsByCode[villageCode] = village
+                for groupIndex in 1...Self.groupsPerVillage {
+                    let groupCode = "\(villageCode)_g\(groupIndex)"
+                    let group = try await organisation.createUnit(kind: .group, code: groupCode, name: "\(villageName)\(groupIndex)组", parentID: village.id, on: connection)
+                    unitsByCode[groupCode] = group
+                    for _ in 1...Self.gridsPerGroup {
+                        gridNumber += 1
+                        let gridCode = String(format: "grid%02d", gridNumber)
+                        let grid = try await organisation.createUnit(kind: .grid, code: gridCode, name: "第\(gridNumber)网格", parentID: group.id, on: connection)
+                        unitsByCode[gridCode] = grid
+                        _ = try await self.accounts.createUser(.init(
+                            username: String(format: "gw%02d", gridNumber), displayName: "网格员\(gridNumber)号", password: nil,
+                            roles: [(.gridWorker, grid.id)], passwordHash: hash
+                        ), by: bootstrap, on: connection)
+                    }
+                }
+            }
+            for login in Self.logins where !login.username.hasPrefix("gw") {
+                guard let unit = unitsByCode[login.unit] else { continue }
+                _ = try await self.accounts.createUser(.init(
+                    username: login.username, displayName: "\(login.role.chineseName)（演示）", password: nil,
+                    roles: [(login.role, unit.id)], passwordHash: hash
+                ), by: bootstrap, on: connection)
+            }
+        }
+        return Result(created: true, logins: Self.logins)
+    }
+
+    /// One account per role; grid workers gw01…gw84 exist for every grid.
+    public static let logins: [Login] = [
+        Login(username: "admin", role: .admin, unit: townshipCode),
+        Login(username: "chief", role: .chiefLeader, unit: townshipCode),
+        Login(username: "health", role: .healthOfficer, unit: townshipCode),
+        Login(username: "lianhe_stationed", role: .villageLeader, unit: "lianhe"),
+        Login(username: "lianhe_secretary", role: .branchSecretary, unit: "lianhe"),
+        Login(username: "lianhe_g1_leader", role: .groupLeader, unit: "lianhe_g1"),
+        Login(username: "gw01", role: .gridWorker, unit: "grid01"),
+    ]
+}
+
+extension Actor {
+    /// The service itself acting as administrator of a township, for the first accounts
+    /// (`signoff user add` and the demo). Audited under the name "system".
+    public static func bootstrap(_ township: OrgUnit) -> Actor {
+        Actor(userID: Actor.systemUserID, displayName: AuditLog.systemName,
+              assignments: [RoleAssignment(role: .admin, unitID: township.id, unitPath: township.path)])
+    }
+}

@@ -1,0 +1,280 @@
+import Crypto
+import Foundation
+import Logging
+import PostgresNIO
+import SignoffCore
+
+/// A response kept with an `Idempotency-Key`, replayed byte for byte when the same request comes again.
+public struct StoredResponse: Sendable, Equatable {
+    public var status: Int
+    public var body: Data
+
+    public init(status: Int, body: Data) {
+        self.status = status
+        self.body = body
+    }
+}
+
+/// A client's `Idempotency-Key` and a digest of the request it came with.
+public struct IdempotencyRequest: Sendable {
+    public var key: String
+    public var requestHash: Data
+
+    public init(key: String, method: String, path: String, body: Data) {
+        self.key = key
+        var hasher = SHA256()
+        hasher.update(data: Data("\(method) \(path)\n".utf8))
+        hasher.update(data: body)
+        self.requestHash = Data(hasher.finalize())
+    }
+}
+
+/// Who asked, for the audit row.
+public struct RequestMetadata: Sendable {
+    public var requestID: String?
+    public var idempotency: IdempotencyRequest?
+
+    public init(requestID: String? = nil, idempotency: IdempotencyRequest? = nil) {
+        self.requestID = requestID
+        self.idempotency = idempotency
+    }
+}
+
+/// A machine as stored: its id, state and the version the next write must match.
+public struct Stored<Machine: AuditedMachine>: Sendable {
+    public var id: UUID
+    public var machine: Machine
+    public var version: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// What a transition wrote.
+public struct Transitioned<Machine: AuditedMachine>: Sendable {
+    public var stored: Stored<Machine>
+    public var effect: Effect
+    public var fromState: String?
+}
+
+/// The result of `start`/`apply`: either the transition, or the response stored under the same key.
+public enum TransitionOutcome<Machine: AuditedMachine>: Sendable {
+    case applied(Transitioned<Machine>, response: StoredResponse?)
+    case replayed(StoredResponse)
+}
+
+/// The one transition path. Every state change of every workflow goes through here.
+///
+/// In one transaction it loads the instance, applies the pure machine, writes the new state
+/// with a version check, appends the audit row (chained by the database trigger), queues the
+/// machine's emitted events in the outbox, and stores the idempotency key with its response.
+public struct TransitionStore: Sendable {
+    public let database: Database
+    public let clock: any WallClock
+
+    public init(database: Database, clock: any WallClock) {
+        self.database = database
+        self.clock = clock
+    }
+
+    /// Renders the response kept with an idempotency key; called inside the transaction.
+    public typealias Render<Machine: AuditedMachine> = @Sendable (Transitioned<Machine>) throws -> StoredResponse
+
+    // MARK: Creating
+
+    public func start<Machine: AuditedMachine>(
+        _ type: Machine.Type,
+        id: UUID = UUID(),
+        _ start: Machine.Start,
+        by actor: Actor,
+        metadata: RequestMetadata = .init(),
+        render: Render<Machine>? = nil
+    ) async throws -> TransitionOutcome<Machine> {
+        try await self.database.transaction { connection in
+            try await self.start(type, id: id, start, by: actor, metadata: metadata, render: render, on: connection)
+        }
+    }
+
+    /// The same, inside a transaction the caller holds, so several transitions can commit together.
+    public func start<Machine: AuditedMachine>(
+        _ type: Machine.Type,
+        id: UUID = UUID(),
+        _ start: Machine.Start,
+        by actor: Actor,
+        metadata: RequestMetadata = .init(),
+        render: Render<Machine>? = nil,
+        on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<Machine> {
+        if let replay = try await self.replay(metadata, actor: actor, on: connection) { return .replayed(replay) }
+        let now = self.clock.now()
+        let (machine, effect) = try Machine.start(start, id: id, by: actor, at: now)
+        let projection = machine.projection
+        let state = try StoreCoding.json(machine)
+        let logger = self.database.logger
+        try await connection.query("""
+            INSERT INTO instances (id, kind, state_name, state, version, unit_path, pending_role, pending_since,
+                                   due_at, policy_version, subject_ref, exclusive_key, created_at, updated_at)
+            VALUES (\(id), \(Machine.kind), \(machine.stateName), \(state)::jsonb, 1, \(projection.unitPath.description)::ltree,
+                    \(projection.pendingRole?.rawValue), \(projection.pendingSince), \(projection.dueAt),
+                    \(projection.policyVersion), \(projection.subjectRef), \(machine.exclusiveKey), \(now), \(now))
+            """, logger: logger)
+        let transitioned = Transitioned(
+            stored: Stored(id: id, machine: machine, version: 1, createdAt: now, updatedAt: now),
+            effect: effect, fromState: nil
+        )
+        return try await self.finish(transitioned, kind: Machine.kind, actor: actor, now: now, metadata: metadata, render: render, on: connection)
+    }
+
+    // MARK: Moving
+
+    public func apply<Machine: AuditedMachine>(
+        _ type: Machine.Type,
+        id: UUID,
+        expectedVersion: Int? = nil,
+        _ command: Machine.Command,
+        by actor: Actor,
+        metadata: RequestMetadata = .init(),
+        render: Render<Machine>? = nil
+    ) async throws -> TransitionOutcome<Machine> {
+        do {
+            return try await self.database.transaction { connection in
+                try await self.apply(type, id: id, expectedVersion: expectedVersion, command, by: actor,
+                                     metadata: metadata, render: render, on: connection)
+            }
+        } catch let error as SignoffError where error.code == .versionConflict && metadata.idempotency != nil {
+            // A retry racing its own first attempt: if that attempt committed, answer with its response.
+            let replay = try await self.database.withConnection { connection in
+                try await self.replay(metadata, actor: actor, on: connection)
+            }
+            if let replay { return .replayed(replay) }
+            throw error
+        }
+    }
+
+    public func apply<Machine: AuditedMachine>(
+        _ type: Machine.Type,
+        id: UUID,
+        expectedVersion: Int? = nil,
+        _ command: Machine.Command,
+        by actor: Actor,
+        metadata: RequestMetadata = .init(),
+        render: Render<Machine>? = nil,
+        on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<Machine> {
+        if let replay = try await self.replay(metadata, actor: actor, on: connection) { return .replayed(replay) }
+        let loaded = try await self.load(type, id: id, on: connection)
+        if let expectedVersion, expectedVersion != loaded.version {
+            throw try Self.conflict(loaded, detail: "The record changed since you loaded it (version \(expectedVersion); it is now at version \(loaded.version)). Reload and try again.")
+        }
+        let now = self.clock.now()
+        var machine = loaded.machine
+        let effect = try machine.handle(command, by: actor, at: now)
+        let projection = machine.projection
+        let state = try StoreCoding.json(machine)
+        let logger = self.database.logger
+        let rows = try await connection.query("""
+            UPDATE instances
+               SET state_name = \(machine.stateName), state = \(state)::jsonb, version = version + 1,
+                   unit_path = \(projection.unitPath.description)::ltree, pending_role = \(projection.pendingRole?.rawValue),
+                   pending_since = \(projection.pendingSince), due_at = \(projection.dueAt),
+                   policy_version = \(projection.policyVersion), subject_ref = \(projection.subjectRef),
+                   exclusive_key = \(machine.exclusiveKey), updated_at = \(now)
+             WHERE id = \(id) AND kind = \(Machine.kind) AND version = \(loaded.version)
+            RETURNING version
+            """, logger: logger)
+        var newVersion: Int?
+        for try await version in rows.decode(Int.self) { newVersion = version }
+        guard let newVersion else {
+            // Someone else moved the instance between our read and our write.
+            let current = try await self.database.withConnection { try await self.load(type, id: id, on: $0) }
+            throw try Self.conflict(current, detail: "Someone else changed this record at the same moment. It is now ‘\(current.machine.stateName)’ at version \(current.version).")
+        }
+        let transitioned = Transitioned(
+            stored: Stored(id: id, machine: machine, version: newVersion, createdAt: loaded.createdAt, updatedAt: now),
+            effect: effect, fromState: loaded.machine.stateName
+        )
+        return try await self.finish(transitioned, kind: Machine.kind, actor: actor, now: now, metadata: metadata, render: render, on: connection)
+    }
+
+    // MARK: Reading
+
+    public func load<Machine: AuditedMachine>(_ type: Machine.Type, id: UUID) async throws -> Stored<Machine> {
+        try await self.database.withConnection { try await self.load(type, id: id, on: $0) }
+    }
+
+    public func load<Machine: AuditedMachine>(_ type: Machine.Type, id: UUID, on connection: PostgresConnection) async throws -> Stored<Machine> {
+        let rows = try await connection.query("""
+            SELECT state::text, version, created_at, updated_at FROM instances WHERE id = \(id) AND kind = \(Machine.kind)
+            """, logger: self.database.logger)
+        for try await (state, version, created, updated) in rows.decode((String, Int, Date, Date).self) {
+            let machine = try StoreCoding.decoder().decode(Machine.self, from: Data(state.utf8))
+            return Stored(id: id, machine: machine, version: version, createdAt: created, updatedAt: updated)
+        }
+        throw SignoffError.notFound("This record")
+    }
+
+    // MARK: Shared steps
+
+    private func finish<Machine: AuditedMachine>(
+        _ transitioned: Transitioned<Machine>,
+        kind: String,
+        actor: Actor,
+        now: Date,
+        metadata: RequestMetadata,
+        render: Render<Machine>?,
+        on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<Machine> {
+        let effect = transitioned.effect
+        try await AuditLog.append(
+            AuditEntry(
+                subjectKind: kind, subjectID: transitioned.stored.id, event: effect.event,
+                fromState: transitioned.fromState, toState: transitioned.stored.machine.stateName,
+                actor: actor, actingAs: effect.actingAs, reason: effect.reason, payload: effect.payload,
+                at: now, requestID: metadata.requestID
+            ),
+            on: connection, logger: self.database.logger
+        )
+        for event in effect.emitted {
+            try await connection.query("""
+                INSERT INTO outbox (name, key, subject_kind, subject_id, payload, created_at)
+                VALUES (\(event.name), \(event.key), \(kind), \(transitioned.stored.id), \(try StoreCoding.json(event.payload))::jsonb, \(now))
+                ON CONFLICT (key) DO NOTHING
+                """, logger: self.database.logger)
+        }
+        var response: StoredResponse?
+        if let render {
+            response = try render(transitioned)
+        }
+        if let idempotency = metadata.idempotency, let response {
+            try await connection.query("""
+                INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at)
+                VALUES (\(actor.userID), \(idempotency.key), \(idempotency.requestHash), \(response.status), \(response.body), \(now))
+                """, logger: self.database.logger)
+        }
+        return .applied(transitioned, response: response)
+    }
+
+    /// The stored response for a repeated key; `idempotency_key_reused` when the request differs.
+    private func replay(_ metadata: RequestMetadata, actor: Actor, on connection: PostgresConnection) async throws -> StoredResponse? {
+        guard let idempotency = metadata.idempotency else { return nil }
+        let rows = try await connection.query("""
+            SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(idempotency.key)
+            """, logger: self.database.logger)
+        for try await (hash, status, body) in rows.decode((Data, Int, Data).self) {
+            guard hash == idempotency.requestHash else {
+                throw SignoffError(.idempotencyKeyReused,
+                                   "This Idempotency-Key was already used for a different request. Use a new key for a new request.")
+            }
+            return StoredResponse(status: status, body: body)
+        }
+        return nil
+    }
+
+    private static func conflict<Machine: AuditedMachine>(_ current: Stored<Machine>, detail: String) throws -> SignoffError {
+        let state = try JSONDecoder().decode(JSONValue.self, from: StoreCoding.encoder().encode(current.machine))
+        return SignoffError(.versionConflict, detail, extra: [
+            "current_version": .int(current.version),
+            "current_state": .string(current.machine.stateName),
+            "current": state,
+        ])
+    }
+}

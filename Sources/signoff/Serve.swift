@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import SignoffCore
+import SignoffHTTP
+import SignoffStore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP service. Ctrl-C stops it; the data folder stays reusable.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Address to listen on.") var host: String = ProcessInfo.processInfo.environment["SIGNOFF_HOST"] ?? "127.0.0.1"
+    @Option(help: "Port to listen on.") var port: Int = Int(ProcessInfo.processInfo.environment["SIGNOFF_PORT"] ?? "") ?? 8080
+    @Flag(help: "Create the demo township (联合苗族乡) with one account per role, if the database is empty.") var demo = false
+    @Option(help: "Password of the demo accounts (default: SIGNOFF_DEMO_PASSWORD, else one generated and kept in the data folder).")
+    var demoPassword: String?
+
+    func run() async throws {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = self.database.logger
+        let demoPassword = self.demo ? try self.resolveDemoPassword() : nil
+        let migrator = try Migrator.load(from: Migrator.defaultFolder())
+        try await self.database.withEndpoint { endpoint in
+            let database = Database(endpoint: endpoint, logger: logger)
+            let services = SignoffServices(database: database, clock: SystemWallClock(), registry: registry)
+            let host = self.host
+            let app = buildApplication(
+                services, host: host, port: self.port, logger: logger,
+                beforeServerStarts: {
+                    try await database.waitUntilReachable()
+                    try await migrator.migrate(database)
+                    guard let password = demoPassword else { return [] }
+                    let result = try await DemoTownship(accounts: services.accounts).seed(password: password)
+                    var banner = [result.created ? "Demo township 联合苗族乡 created." : "Demo township already present."]
+                    banner.append("Demo logins (password: \(password)):")
+                    for login in result.logins {
+                        banner.append("  \(login.username.padding(toLength: 18, withPad: " ", startingAt: 0)) \(login.role.rawValue) \(login.role.chineseName) at \(login.unit)")
+                    }
+                    banner.append("  gw01 … gw84 are the grid workers of the 84 grids.")
+                    return banner
+                },
+                onServerRunning: { port, banner in
+                    print("Signoff is listening on http://\(host):\(port)  (database \(endpoint.host):\(endpoint.port)/\(endpoint.database))")
+                    for line in banner { print(line) }
+                    print("Try: curl http://\(host):\(port)/ready")
+                }
+            )
+            try await app.runService()
+        }
+    }
+
+    private func resolveDemoPassword() throws -> String {
+        if let password = self.demoPassword ?? ProcessInfo.processInfo.environment["SIGNOFF_DEMO_PASSWORD"] { return password }
+        let file = URL(fileURLWithPath: self.database.dataDir).appendingPathComponent("demo-password")
+        if let saved = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !saved.isEmpty {
+            return saved
+        }
+        let password = "demo-" + String(UUID().uuidString.prefix(8)).lowercased()
+        try FileManager.default.createDirectory(atPath: self.database.dataDir, withIntermediateDirectories: true)
+        try Data(password.utf8).write(to: file)
+        return password
+    }
+}
