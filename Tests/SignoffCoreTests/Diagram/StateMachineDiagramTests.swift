@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+@testable import SignoffCore
+
+/// The committed diagrams under `workflows/diagrams/` must match the Swift declarations,
+/// and the declarations must match what the machines do.
+@Suite struct StateMachineDiagramTests {
+    static let diagrams: [StateMachineDiagram] = [
+        ParkingPledge.diagram, KeyCustody.diagram, PassApplication.diagram, AgriculturalPass.diagram,
+    ]
+
+    @Test(arguments: Self.diagrams.map(\.kind))
+    func theCommittedDiagramIsCurrent(kind: String) throws {
+        let diagram = try #require(Self.diagrams.first { $0.kind == kind })
+        let url = RepoPaths.diagrams.appendingPathComponent("\(kind).mmd")
+        let text = diagram.mermaid()
+        if ProcessInfo.processInfo.environment["SIGNOFF_WRITE_DIAGRAMS"] == "1" {
+            try FileManager.default.createDirectory(at: RepoPaths.diagrams, withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return
+        }
+        let committed = try? String(contentsOf: url, encoding: .utf8)
+        #expect(committed == text, """
+            workflows/diagrams/\(kind).mmd is stale or missing. Regenerate it with
+            SIGNOFF_WRITE_DIAGRAMS=1 swift test --filter StateMachineDiagramTests
+            and commit the result.
+            """)
+    }
+
+    @Test func mermaidTextNamesStatesAndEdges() {
+        let text = PassApplication.diagram.mermaid()
+        #expect(text.hasPrefix("---\ntitle: vehicle_pass — 通行证 travel pass, five-level chain\n---\nstateDiagram-v2\n"))
+        #expect(text.contains("    state \"待签 pending\" as pending\n"))
+        #expect(text.contains("    [*] --> pending: apply [clearance reached]\n"))
+        #expect(text.contains("    pending --> effective: sign [last level]\n"))
+        #expect(text.contains("    effective --> [*]\n"))
+    }
+
+    @Test(arguments: Self.diagrams.map(\.kind))
+    func everyStateIsEnteredByADeclaredEdge(kind: String) throws {
+        let diagram = try #require(Self.diagrams.first { $0.kind == kind })
+        let entered = Set(diagram.edges.map(\.to))
+        #expect(Set(diagram.states.map(\.name)) == entered)
+        #expect(diagram.edges.contains { $0.from == nil })
+    }
+
+    // MARK: - Declared edges are what the machines do
+
+    @Test func passApplicationEdgesMatchBehaviour() throws {
+        var trace = Trace()
+        let cleared = Fixture.t0.plus(days: 14)
+        let start = PassApplication.Start(
+            vehicleID: Fixture.vehicleID, pledgeID: Fixture.pledgeID, plate: try LicensePlate("川Q12345"),
+            gridPath: Fixture.grid1, clearanceDueAt: cleared, policy: Fixture.policy())
+        // Apply, reject, resubmit, five signatures.
+        var app: PassApplication = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: cleared)
+        try trace.step(&app, .reject(reason: "x"), by: Fixture.gridWorker, at: cleared)
+        try trace.step(&app, .resubmit(clearanceDueAt: cleared, note: nil), by: Fixture.gridWorker, at: cleared)
+        for signer in Fixture.chain { try trace.step(&app, .sign(), by: signer, at: cleared) }
+        // Withdraw while pending and after a rejection.
+        var pending: PassApplication = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: cleared)
+        try trace.step(&pending, .withdraw(reason: nil), by: Fixture.gridWorker, at: cleared)
+        var rejected: PassApplication = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: cleared)
+        try trace.step(&rejected, .reject(reason: "x"), by: Fixture.gridWorker, at: cleared)
+        try trace.step(&rejected, .withdraw(reason: nil), by: Fixture.gridWorker, at: cleared)
+        #expect(trace.seen == Trace.declared(PassApplication.diagram))
+    }
+
+    @Test func parkingPledgeEdgesMatchBehaviour() throws {
+        var trace = Trace()
+        let start = ParkingPledge.Start(
+            vehicleID: Fixture.vehicleID, plate: "川Q12345", ownerPersonID: Fixture.ownerID, householdID: Fixture.householdID,
+            parkingPlace: "院坝", gridPath: Fixture.grid1, policy: Fixture.policy())
+        var pledge: ParkingPledge = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&pledge, .recordViolation(note: "上路"), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&pledge, .release(passID: UUID()), by: .system, at: Fixture.t0)
+        #expect(trace.seen == Trace.declared(ParkingPledge.diagram))
+    }
+
+    @Test func keyCustodyEdgesMatchBehaviour() throws {
+        var trace = Trace()
+        let deposit = KeyCustody.Deposit(custodian: .init(userID: nil, name: "甲"), receiptNumber: "1", storagePlace: "柜")
+        func start(_ opening: KeyCustody.Start.Opening) -> KeyCustody.Start {
+            KeyCustody.Start(vehicleID: Fixture.vehicleID, pledgeID: Fixture.pledgeID, ownerPersonID: Fixture.ownerID,
+                             householdID: Fixture.householdID, gridPath: Fixture.grid1, opening: opening)
+        }
+        var held: KeyCustody = try trace.start(start(.deposit(deposit)), id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&held, .transfer(to: .init(userID: nil, name: "乙"), storagePlace: nil, receiptNumber: nil),
+                       by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&held, .returnToOwner(passEffective: true, pledgeReleased: false), by: Fixture.gridWorker, at: Fixture.t0)
+        var declined: KeyCustody = try trace.start(start(.decline(note: nil)), id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&declined, .deposit(deposit), by: Fixture.gridWorker, at: Fixture.t0)
+        #expect(trace.seen == Trace.declared(KeyCustody.diagram))
+    }
+
+    @Test func agriculturalPassEdgesMatchBehaviour() throws {
+        var trace = Trace()
+        let start = AgriculturalPass.Start(
+            householdID: Fixture.householdID, gridPath: Fixture.grid1, vehicleDescription: "拖拉机", plate: nil,
+            purpose: "春耕", route: "村道", policy: Fixture.policy())
+        var issued: AgriculturalPass = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&issued, .issue(serialNumber: "1"), by: Fixture.branchSecretary, at: Fixture.t0)
+        try trace.step(&issued, .revoke(reason: "x"), by: Fixture.branchSecretary, at: Fixture.t0)
+        var refused: AgriculturalPass = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&refused, .refuse(reason: "x"), by: Fixture.branchSecretary, at: Fixture.t0)
+        #expect(trace.seen == Trace.declared(AgriculturalPass.diagram))
+    }
+}
+
+/// Records the transitions machines actually make, as (from, audited event, to).
+struct Trace {
+    struct Step: Hashable, CustomStringConvertible {
+        var from: String?
+        var event: String
+        var to: String
+        var description: String { "\(self.from ?? "[*]") --\(self.event)--> \(self.to)" }
+    }
+
+    var seen: Set<Step> = []
+
+    static func declared(_ diagram: StateMachineDiagram) -> Set<Step> {
+        Set(diagram.edges.map { Step(from: $0.from, event: $0.event, to: $0.to) })
+    }
+
+    mutating func start<M: AuditedMachine>(_ start: M.Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> M {
+        let (machine, effect) = try M.start(start, id: id, by: actor, at: now)
+        self.seen.insert(Step(from: nil, event: effect.event, to: machine.stateName))
+        return machine
+    }
+
+    mutating func step<M: AuditedMachine>(_ machine: inout M, _ command: M.Command, by actor: Actor, at now: Date) throws(SignoffError) {
+        let from = machine.stateName
+        let effect = try machine.handle(command, by: actor, at: now)
+        self.seen.insert(Step(from: from, event: effect.event, to: machine.stateName))
+    }
+}
