@@ -23,7 +23,13 @@ public enum Role: String, Sendable, Codable, CaseIterable, Hashable {
         }
     }
 
-    /// The kind of unit at which the role is held.
+    /// Whether the role may be held at a unit of this kind. Administrators sit at the township
+    /// office, and a village may have its own administrator for its subtree.
+    public func canBeHeld(at kind: UnitKind) -> Bool {
+        self == .admin ? (kind == .township || kind == .village) : kind == self.heldAt
+    }
+
+    /// The kind of unit at which the role is normally held.
     public var heldAt: UnitKind {
         switch self {
         case .gridWorker, .worker: .grid

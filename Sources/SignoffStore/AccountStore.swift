@@ -96,7 +96,7 @@ public struct AccountStore: Sendable {
         var units: [OrgUnit] = []
         for assignment in new.roles {
             let unit = try await organisation.unit(id: assignment.unitID, on: connection)
-            guard unit.kind == assignment.role.heldAt else {
+            guard assignment.role.canBeHeld(at: unit.kind) else {
                 throw SignoffError.invalidValue("roles", "The role \(assignment.role.rawValue) (\(assignment.role.chineseName)) is held at a \(assignment.role.heldAt.rawValue), but \(unit.name) is a \(unit.kind.rawValue).")
             }
             units.append(unit)
@@ -129,7 +129,7 @@ public struct AccountStore: Sendable {
             let unit = try await OrganisationStore(database: self.database).unit(id: unitID, on: connection)
             let acting = try actor.assignment(as: .admin, covering: unit.path)
             _ = try actor.assignment(as: .admin, covering: account.machine.homePath)
-            guard unit.kind == role.heldAt else {
+            guard role.canBeHeld(at: unit.kind) else {
                 throw SignoffError.invalidValue("unit_id", "The role \(role.rawValue) (\(role.chineseName)) is held at a \(role.heldAt.rawValue), but \(unit.name) is a \(unit.kind.rawValue).")
             }
             try await connection.query("""

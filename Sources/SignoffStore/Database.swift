@@ -90,6 +90,7 @@ public final class Database: Sendable {
 
 extension Database {
     /// Runs `body` while the pool's background task runs, for CLI commands and tests.
+    @discardableResult
     public static func with<Result: Sendable>(
         endpoint: DatabaseEndpoint,
         maxConnections: Int = 20,
