@@ -8,6 +8,7 @@ import Testing
 @Suite struct StateMachineDiagramTests {
     static let diagrams: [StateMachineDiagram] = [
         ParkingPledge.diagram, KeyCustody.diagram, PassApplication.diagram, AgriculturalPass.diagram,
+        ReturneeIsolation.diagram,
     ]
 
     @Test(arguments: Self.diagrams.map(\.kind))
@@ -105,6 +106,29 @@ import Testing
         var refused: AgriculturalPass = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
         try trace.step(&refused, .refuse(reason: "x"), by: Fixture.branchSecretary, at: Fixture.t0)
         #expect(trace.seen == Trace.declared(AgriculturalPass.diagram))
+    }
+
+    @Test func returneeIsolationEdgesMatchBehaviour() throws {
+        var trace = Trace()
+        let end = Fixture.t0.plus(days: 14)
+        func walk(_ start: ReturneeIsolation.Start, infraction: InfractionKind) throws(SignoffError) -> ReturneeIsolation {
+            var returnee: ReturneeIsolation = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
+            try trace.step(&returnee, .recordInfraction(Fixture.infraction(infraction)), by: Fixture.gridWorker, at: Fixture.t0)
+            try trace.step(&returnee, .recordTemperature(celsius: 38.2, takenAt: nil), by: Fixture.gridWorker, at: Fixture.t0)
+            try trace.step(&returnee, .handleFever(note: "复查正常"), by: Fixture.healthOfficer, at: Fixture.t0)
+            return returnee
+        }
+        // Key area; points under the threshold, then 5 + 5 reaching it; 10 points at registration.
+        var keyArea = try walk(Fixture.returnee(province: "湖北"), infraction: .noIsolationBarrier)
+        try trace.step(&keyArea, .release(note: nil), by: Fixture.gridWorker, at: end)
+        var home = try walk(Fixture.returnee(), infraction: .noIsolationBarrier)
+        try trace.step(&home, .release(note: nil), by: Fixture.gridWorker, at: end)
+        var moved = try walk(Fixture.returnee(), infraction: .familyNotSeparated)
+        try trace.step(&moved, .recordInfraction(Fixture.infraction(.familyMemberVisited)), by: Fixture.gridWorker, at: Fixture.t0)
+        let tenPoints = [Fixture.infraction(.visitedOtherHousehold, points: 10)]
+        var selfPaid = try walk(Fixture.returnee(infractions: tenPoints), infraction: .noIsolationBarrier)
+        try trace.step(&selfPaid, .release(note: nil), by: Fixture.gridWorker, at: end)
+        #expect(trace.seen == Trace.declared(ReturneeIsolation.diagram))
     }
 }
 
