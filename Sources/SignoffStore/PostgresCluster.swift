@@ -131,6 +131,16 @@ public struct PostgresCluster: Sendable {
         ), startedHere: true)
     }
 
+    /// Stops the cluster and deletes its folder once process `pid` has exited, by a small
+    /// watchdog shell; for test clusters, which must not outlive the test run however it ends.
+    public func removeWhenProcessExits(_ pid: Int32) throws {
+        let binaries = try Self.findBinaries()
+        let stop = (Self.runningAsRoot ? "/usr/sbin/runuser -u postgres -- /usr/bin/env -C / " : "")
+            + "'\(binaries.pgCtl)' stop -D '\(self.dataDirectory.path)' -m immediate"
+        let script = "while kill -0 \(pid) 2>/dev/null; do sleep 1; done; \(stop) >/dev/null 2>&1; rm -rf '\(self.folder.path)'"
+        _ = try Self.spawn(["/bin/sh", "-c", script], wait: false)
+    }
+
     /// Stops the cluster; `immediate` skips the shutdown checkpoint (for test clusters).
     public func stop(immediate: Bool = false) throws {
         let binaries = try Self.findBinaries()
@@ -231,14 +241,15 @@ public struct PostgresCluster: Sendable {
     /// posix_spawn and waitpid, rather than Foundation's Process, whose exit monitoring can miss
     /// a child's exit in some hosts (test runners among them). Output goes to a file, not a pipe:
     /// the server that `pg_ctl start` leaves running would inherit a pipe and hold it open.
-    static func spawn(_ argv: [String]) throws -> (status: Int32, output: String) {
+    @discardableResult
+    static func spawn(_ argv: [String], wait: Bool = true) throws -> (status: Int32, output: String) {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("signoff-pg-\(UUID().uuidString).out").path
         defer { unlink(outputPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 1, wait ? outputPath : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
@@ -247,6 +258,7 @@ public struct PostgresCluster: Sendable {
         guard spawned == 0 else {
             throw SignoffError(.databaseUnavailable, "Could not run \(argv[0]): \(String(cString: strerror(spawned)))")
         }
+        guard wait else { return (0, "") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {
             guard errno == EINTR else { throw SignoffError(.databaseUnavailable, "Lost track of \(argv[0]).") }

@@ -14,9 +14,6 @@ actor TestCluster {
 
     static let templateName = "signoff_template"
 
-    /// Read by the exit handler, which cannot capture context.
-    nonisolated(unsafe) static var folderToStop: URL?
-
     private var ready: Task<DatabaseEndpoint, any Error>?
 
     static var logger: Logger {
@@ -50,12 +47,7 @@ actor TestCluster {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("signoff-tests-\(getpid())-\(UUID().uuidString.prefix(8))")
         let cluster = PostgresCluster(folder: folder, options: .init(forTests: true, maxConnections: 400), logger: logger)
         let handle = try cluster.start()
-        Self.folderToStop = folder
-        atexit {
-            guard let folder = TestCluster.folderToStop else { return }
-            try? PostgresCluster(folder: folder, options: .init(forTests: true), logger: Logger(label: "signoff.tests")).stop(immediate: true)
-            try? FileManager.default.removeItem(at: folder)
-        }
+        try cluster.removeWhenProcessExits(getpid())
         try await Self.createTemplate(handle.endpoint, logger: logger)
         return handle.endpoint
     }
