@@ -44,9 +44,10 @@ struct Serve: AsyncParsableCommand {
                     return banner
                 },
                 onServerRunning: { port, banner in
-                    print("Signoff is listening on http://\(host):\(port)  (database \(endpoint.host):\(endpoint.port)/\(endpoint.database))")
-                    for line in banner { print(line) }
-                    print("Try: curl http://\(host):\(port)/ready")
+                    // Written unbuffered, so the banner reaches a log file at once.
+                    let lines = ["Signoff is listening on http://\(host):\(port)  (database \(endpoint.host):\(endpoint.port)/\(endpoint.database))"]
+                        + banner + ["Try: curl http://\(host):\(port)/ready"]
+                    FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
                 }
             )
             try await app.runService()
