@@ -84,6 +84,7 @@ let package = Package(
         .testTarget(
             name: "SignoffIntegrationTests",
             dependencies: [
+                "signoff",  // built for the command-line tests, which run the real binary
                 "SignoffCore",
                 "SignoffStore",
                 "SignoffHTTP",

@@ -30,7 +30,8 @@ struct UnitCommand: AsyncParsableCommand {
                 var message = "Nothing was imported from \(self.file):"
                 if case .array(let rows) = error.extra["errors"] {
                     for case .object(let row) in rows {
-                        message += "\n  line \(row["line"].map { "\($0)" } ?? "?"): \(row["message"]?.stringValue ?? "")"
+                        let line = if case .int(let number) = row["line"] { String(number) } else { "?" }
+                        message += "\n  line \(line): \(row["message"]?.stringValue ?? "")"
                     }
                 }
                 throw CLIError(message)
