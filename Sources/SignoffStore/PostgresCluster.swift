@@ -94,6 +94,13 @@ public struct PostgresCluster: Sendable {
     public func start() throws -> Handle {
         let binaries = try Self.findBinaries()
         try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true)
+        if Self.runningAsRoot {
+            chmod(self.folder.path, 0o755)
+            let reachable = try ChildProcess.run(["/usr/sbin/runuser", "-u", "postgres", "--", "/usr/bin/test", "-x", self.folder.path])
+            guard reachable.status == 0 else {
+                throw SignoffError(.databaseUnavailable, "The PostgreSQL server runs as the ‘postgres’ user, which cannot enter \(self.folder.path) (a folder above it is private). Use a data folder it can reach, for example --data-dir /var/lib/signoff or SIGNOFF_DATA_DIR=/var/lib/signoff.")
+            }
+        }
         var state: State
         if FileManager.default.fileExists(atPath: self.dataDirectory.appendingPathComponent("PG_VERSION").path) {
             state = try JSONDecoder().decode(State.self, from: Data(contentsOf: self.stateFile))
@@ -158,10 +165,6 @@ public struct PostgresCluster: Sendable {
         defer { try? FileManager.default.removeItem(at: passwordFile) }
         try self.handToServerUser(self.dataDirectory, mode: 0o700)
         try self.handToServerUser(passwordFile, mode: 0o600)
-        if Self.runningAsRoot {
-            // The server user must be able to reach the folder.
-            chmod(self.folder.path, 0o755)
-        }
         let result = try self.run(binaries.initdb, [
             "-D", self.dataDirectory.path, "-U", Self.superuser, "--auth=scram-sha-256",
             "--pwfile=\(passwordFile.path)", "-E", "UTF8", "--no-locale", "--no-instructions",

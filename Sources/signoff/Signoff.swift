@@ -18,6 +18,23 @@ struct Signoff: AsyncParsableCommand {
             """,
         subcommands: [Serve.self, Migrate.self, UnitCommand.self, UserCommand.self, AuditCommand.self]
     )
+
+    /// Runs the command; a `SignoffError` is reported by its sentence, not its type.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as SignoffError {
+            FileHandle.standardError.write(Data("Error: \(error.detail)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// How to reach PostgreSQL, shared by every command.
