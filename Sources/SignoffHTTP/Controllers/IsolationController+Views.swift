@@ -167,8 +167,8 @@ extension IsolationController {
 
         init(_ items: [UrgentIsolationItem], now: Date) {
             self.asOf = now
-            self.fevers = items.count { $0.kind == .fever }
-            self.overdueReadings = items.count { $0.kind == .overdueReading }
+            self.fevers = items.filter { $0.kind == .fever }.count
+            self.overdueReadings = items.filter { $0.kind == .overdueReading }.count
             self.items = items.map { item in
                 let hours = max(0, Int(now.timeIntervalSince(item.since) / 3_600))
                 let summary = switch item.kind {

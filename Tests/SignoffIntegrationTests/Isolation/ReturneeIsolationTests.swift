@@ -100,13 +100,12 @@ struct ReturneeIsolationTests {
             let decision = try #require((move["payload"] as? [String: Any])?["decision"] as? [String: Any])
             #expect((decision["entries"] as? [Any])?.count == 2)
 
-            // A household already at 10 points sends a new returnee straight to central isolation.
-            let (_, sibling) = try await world.household(in: world.town.grid1, code: "H9")
-            try await world.database.withConnection { connection in
-                try await connection.query("UPDATE persons SET household_id = \(household.id) WHERE id = \(sibling.id)",
-                                           logger: world.database.logger)
-            }
-            let late = try await Self.register(client, token: gw1, person: sibling.id, province: "广东", arrivedAt: world.clock.now())
+            // A household already at 10 points sends a new member who returns straight to central isolation.
+            let late = try await client.call(.post, "/returnees", token: gw1, json: [
+                "household_id": household.id.uuidString, "name": "张小三", "from_province": "广东",
+                "arrived_at": world.clock.now().formatted(.iso8601),
+            ])
+            #expect(late.status == .created, "\(late.text)")
             #expect(late.json["state"] as? String == "central_self_paid")
             #expect(((late.json["explanation"] as? [String: Any])?["entries"] as? [Any])?.count == 2)
             #expect(try await world.auditIsIntact())
