@@ -7,16 +7,16 @@ import SignoffCore
 @Suite("Fevers and missed readings on the administrators' urgent list", .timeLimit(.minutes(2)))
 struct IsolationUrgentTests {
     static func urgent(_ client: some TestClientProtocol, _ world: TestWorld, as user: String = "admin") async throws -> [[String: Any]] {
-        let reply = try await client.call(.get, "/admin/isolation/urgent", token: world.town.tokens[user]!)
+        let reply = try await client.call(.get, "/admin/isolation/urgent", token: try await world.freshToken(user))
         #expect(reply.status == .ok, "\(reply.text)")
         return reply.json["items"] as? [[String: Any]] ?? []
     }
 
     @Test func aFeverIsUrgentUntilTheHealthCentreHandlesIt() async throws {
         try await TestWorld.with { world, client in
-            let gw1 = world.town.tokens["gw1"]!
+            var gw1 = world.town.tokens["gw1"]!
             let (_, person) = try await world.household(in: world.town.grid1, code: "H1", member: "赵六")
-            let registered = try await ReturneeIsolationTests.register(client, token: gw1, person: person.id, province: "四川",
+            let registered = try await ReturneeIsolationAPITests.register(client, token: gw1, person: person.id, province: "四川",
                                                                        arrivedAt: world.clock.now())
             let id = try #require(registered.json["id"] as? String)
             #expect(try await Self.urgent(client, world).isEmpty)
@@ -42,9 +42,11 @@ struct IsolationUrgentTests {
             #expect(noNote.code == "missing_field")
             // Release waits for the fever to be handled, whatever the date.
             world.clock.advance(days: 15)
+            gw1 = try await world.freshToken("gw1")
+            let health = try await world.freshToken("health")
             let blocked = try await client.call(.post, "/returnees/\(id)/release", token: gw1, json: [:])
             #expect(blocked.code == "invalid_transition")
-            let handled = try await client.call(.post, "/returnees/\(id)/handle-fever", token: world.town.tokens["health"]!,
+            let handled = try await client.call(.post, "/returnees/\(id)/handle-fever", token: health,
                                                 json: ["note": "已转县医院发热门诊, 核酸阴性"])
             #expect(handled.status == .ok)
             #expect(handled.json["open_fever"] == nil || handled.json["open_fever"] is NSNull)
@@ -56,15 +58,16 @@ struct IsolationUrgentTests {
 
     @Test func aMissedDailyReadingIsOverdueUnderAMovedClockAndFeversComeFirst() async throws {
         try await TestWorld.with { world, client in
-            let gw1 = world.town.tokens["gw1"]!
+            var gw1 = world.town.tokens["gw1"]!
             let (_, late) = try await world.household(in: world.town.grid1, code: "H1", member: "迟到")
             let (_, fevered) = try await world.household(in: world.town.grid1, code: "H2", member: "发热")
-            let lateID = try #require(try await ReturneeIsolationTests.register(
+            let lateID = try #require(try await ReturneeIsolationAPITests.register(
                 client, token: gw1, person: late.id, province: "四川", arrivedAt: world.clock.now()).json["id"] as? String)
-            let feverID = try #require(try await ReturneeIsolationTests.register(
+            let feverID = try #require(try await ReturneeIsolationAPITests.register(
                 client, token: gw1, person: fevered.id, province: "四川", arrivedAt: world.clock.now()).json["id"] as? String)
 
             world.clock.advance(by: 23 * 3_600)
+            gw1 = try await world.freshToken("gw1")
             #expect(try await Self.urgent(client, world).isEmpty)
             let normal = try await client.call(.post, "/returnees/\(feverID)/temperatures", token: gw1, json: ["celsius": 36.5])
             #expect(normal.json["reading_overdue"] as? Bool == false)
@@ -77,7 +80,7 @@ struct IsolationUrgentTests {
             let shown = try await client.call(.get, "/returnees/\(lateID)", token: gw1)
             #expect(shown.json["reading_overdue"] as? Bool == true)
 
-            _ = try await client.call(.post, "/returnees/\(feverID)/temperatures", token: world.town.tokens["health"]!,
+            _ = try await client.call(.post, "/returnees/\(feverID)/temperatures", token: try await world.freshToken("health"),
                                       json: ["celsius": 38.4])
             let both = try await Self.urgent(client, world)
             #expect(both.map { $0["kind"] as? String } == ["fever", "overdue_reading"])

@@ -10,7 +10,7 @@ struct VehicleEventConsumerTests {
         try await TestWorld.with { world, client in
             let gw1 = world.town.tokens["gw1"]!
             let (household, owner) = try await world.household(in: world.town.grid1, code: "H1", member: "车主")
-            let registered = try await ReturneeIsolationTests.register(client, token: gw1, person: owner.id, province: "重庆",
+            let registered = try await ReturneeIsolationAPITests.register(client, token: gw1, person: owner.id, province: "重庆",
                                                                        arrivedAt: world.clock.now())
             let id = try #require(registered.json["id"] as? String)
 
@@ -19,6 +19,7 @@ struct VehicleEventConsumerTests {
             let worker = try await world.actor("gw1")
             let pledge = try await world.pledge(for: household, owner: owner, grid: world.town.grid1, by: "gw1")
             world.clock.advance(days: 2)
+            let gw1Later = try await world.freshToken("gw1")
             _ = try await transitions.apply(ParkingPledge.self, id: pledge, .recordViolation(note: "在乡道上行驶"), by: worker)
             _ = try await transitions.start(
                 KeyCustody.self,
@@ -38,7 +39,7 @@ struct VehicleEventConsumerTests {
             #expect(reports.map(\.failed).reduce(0, +) == 0)
             #expect(try await world.outbox(ParkingPledge.violationEvent).map(\.delivered) == [true])
 
-            let shown = try await client.call(.get, "/returnees/\(id)", token: gw1)
+            let shown = try await client.call(.get, "/returnees/\(id)", token: gw1Later)
             #expect(shown.json["state"] as? String == "central_self_paid")
             let explanation = try #require(shown.json["explanation"] as? [String: Any])
             #expect(explanation["total"] as? Int == 10)
@@ -53,14 +54,14 @@ struct VehicleEventConsumerTests {
             #expect(again.delivered == 2)
             #expect(again.duplicates == 2)
             #expect(again.scored == 0)
-            let ledgers = try await client.call(.get, "/households/\(household.id)/ledgers", token: gw1)
+            let ledgers = try await client.call(.get, "/households/\(household.id)/ledgers", token: gw1Later)
             #expect((ledgers.json["infractions"] as? [String: Any])?["total"] as? Int == 10)
-            let after = try await client.call(.get, "/returnees/\(id)", token: gw1)
+            let after = try await client.call(.get, "/returnees/\(id)", token: gw1Later)
             #expect(after.json["version"] as? Int == shown.json["version"] as? Int)
             #expect(try await consumer.drain() == VehicleEventConsumer.Report())
 
             // The audit trail of the returnee says the service recorded them.
-            let history = try await client.call(.get, "/audit?subject=\(id)", token: world.town.tokens["admin"]!)
+            let history = try await client.call(.get, "/audit?subject=\(id)", token: try await world.freshToken("admin"))
             let events = try #require(history.json["events"] as? [[String: Any]])
             #expect(events.map { $0["event"] as? String } == ["register", "record_infraction", "record_infraction"])
             #expect(events.last?["actor_user_id"] == nil || events.last?["actor_user_id"] is NSNull)

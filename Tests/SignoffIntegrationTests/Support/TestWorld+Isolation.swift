@@ -63,3 +63,10 @@ extension TestWorld {
         }
     }
 }
+
+extension TestWorld {
+    /// A token issued now, for tests that move the clock past the seeded tokens' lifetime.
+    func freshToken(_ username: String) async throws -> String {
+        try await self.services.accounts.issueToken(userID: self.town.users[username]!).token
+    }
+}

@@ -6,7 +6,7 @@ import SignoffCore
 @testable import SignoffStore
 
 @Suite("Returnee isolation by points, over HTTP and PostgreSQL", .timeLimit(.minutes(2)))
-struct ReturneeIsolationTests {
+struct ReturneeIsolationAPITests {
     /// Registers a returnee of `person` through the API and returns the response.
     static func register(
         _ client: some TestClientProtocol, token: String, person: UUID, province: String, city: String? = nil,
@@ -46,6 +46,14 @@ struct ReturneeIsolationTests {
             let again = try await Self.register(client, token: gw1, person: wuhan.id, province: "湖北", arrivedAt: world.clock.now())
             #expect(again.status == .conflict)
             #expect(again.code == "duplicate")
+            // Either a registered person or a new member of a household, not both.
+            let both = try await client.call(.post, "/returnees", token: gw1, json: [
+                "person_id": chengdu.id.uuidString, "name": "王五", "from_province": "四川",
+                "arrived_at": world.clock.now().formatted(.iso8601),
+            ])
+            #expect(both.code == "invalid_value")
+            let nobody = try await Self.register(client, token: gw1, person: UUID(), province: "四川", arrivedAt: world.clock.now())
+            #expect(nobody.code == "not_found")
             // A grid worker of another village cannot register in grid 1.
             let (_, other) = try await world.household(in: world.town.grid1, code: "H3")
             let outside = try await Self.register(client, token: world.town.tokens["gw3"]!, person: other.id,
@@ -200,18 +208,19 @@ struct ReturneeIsolationTests {
             #expect(early.json["ends_at"] != nil)
 
             world.clock.advance(days: 4)
-            let shown = try await client.call(.get, "/returnees/\(id)", token: gw1)
+            let later = try await world.freshToken("gw1")
+            let shown = try await client.call(.get, "/returnees/\(id)", token: later)
             #expect(shown.json["releasable"] as? Bool == true)
-            let released = try await client.call(.post, "/returnees/\(id)/release", token: world.town.tokens["health"]!,
+            let released = try await client.call(.post, "/returnees/\(id)/release", token: try await world.freshToken("health"),
                                                  json: ["note": "14天期满, 体温正常"])
             #expect(released.status == .ok)
             #expect(released.json["state"] as? String == "released")
             #expect(released.json["released_at"] != nil)
-            let twice = try await client.call(.post, "/returnees/\(id)/release", token: gw1, json: [:])
+            let twice = try await client.call(.post, "/returnees/\(id)/release", token: later, json: [:])
             #expect(twice.code == "invalid_transition")
             // A released returnee is no longer overdue for readings.
             world.clock.advance(days: 3)
-            let urgent = try await client.call(.get, "/admin/isolation/urgent", token: world.town.tokens["admin"]!)
+            let urgent = try await client.call(.get, "/admin/isolation/urgent", token: try await world.freshToken("admin"))
             #expect((urgent.json["items"] as? [Any])?.isEmpty == true)
             #expect(try await world.auditIsIntact())
         }
