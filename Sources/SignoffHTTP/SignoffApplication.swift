@@ -11,13 +11,21 @@ public struct SignoffServices: Sendable {
     public let transitions: TransitionStore
     public let accounts: AccountStore
     public let organisation: OrganisationStore
+    public let isolation: IsolationStore
+    public let vehicleEvents: VehicleEventConsumer
     public let registry: PrometheusCollectorRegistry
 
-    public init(database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(), registry: PrometheusCollectorRegistry = .init()) {
+    /// `isolationPolicy` nil reads `workflows/isolation.yaml` (see `IsolationPolicyStore`).
+    public init(
+        database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(),
+        registry: PrometheusCollectorRegistry = .init(), isolationPolicy: IsolationPolicy? = nil
+    ) {
         self.database = database
         self.transitions = TransitionStore(database: database, clock: clock)
         self.accounts = AccountStore(transitions: self.transitions, settings: accountSettings)
         self.organisation = OrganisationStore(database: database)
+        self.isolation = IsolationStore(transitions: self.transitions, policy: isolationPolicy)
+        self.vehicleEvents = VehicleEventConsumer(isolation: self.isolation)
         self.registry = registry
     }
 }
@@ -37,10 +45,12 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     UnitsController(organisation: services.organisation).addRoutes(to: authenticated)
     UsersController(accounts: services.accounts).addRoutes(to: authenticated)
     AuditController(database: services.database).addRoutes(to: authenticated)
+    IsolationController(isolation: services.isolation).addRoutes(to: authenticated)
     return router
 }
 
-/// The service: the router on a server, with the database pool as a lifecycle service.
+/// The service: the router on a server, with the database pool and the vehicle-event
+/// consumer as lifecycle services.
 ///
 /// `beforeServerStarts` runs once the pool runs and before the port opens (migrations, the
 /// demo); the lines it returns are handed to `onServerRunning` for the start-up banner.
@@ -49,6 +59,7 @@ public func buildApplication(
     host: String,
     port: Int,
     logger: Logger,
+    eventPollInterval: Duration = .seconds(2),
     beforeServerStarts: @escaping @Sendable () async throws -> [String] = { [] },
     onServerRunning: @escaping @Sendable (Int, [String]) async -> Void = { _, _ in }
 ) -> some ApplicationProtocol {
@@ -60,6 +71,7 @@ public func buildApplication(
         logger: logger
     )
     application.addServices(services.database.client)
+    application.addServices(VehicleEventService(consumer: services.vehicleEvents, interval: eventPollInterval, logger: logger))
     application.beforeServerStarts {
         await banner.set(try await beforeServerStarts())
     }

@@ -244,17 +244,26 @@ public struct TransitionStore: Sendable {
         if let render {
             response = try render(transitioned)
         }
-        if let idempotency = metadata.idempotency, let response {
-            try await connection.query("""
-                INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at)
-                VALUES (\(actor.userID), \(idempotency.key), \(idempotency.requestHash), \(response.status), \(response.body), \(now))
-                """, logger: self.database.logger)
+        if let response {
+            try await self.remember(response, metadata: metadata, actor: actor, now: now, on: connection)
         }
         return .applied(transitioned, response: response)
     }
 
+    /// Keeps the response of a request that carried an `Idempotency-Key`, in the caller's transaction.
+    func remember(
+        _ response: StoredResponse, metadata: RequestMetadata, actor: Actor, now: Date, on connection: PostgresConnection
+    ) async throws {
+        guard let idempotency = metadata.idempotency else { return }
+        try await connection.query("""
+            INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at)
+            VALUES (\(actor.userID), \(idempotency.key), \(idempotency.requestHash), \(response.status), \(response.body), \(now))
+            """, logger: self.database.logger)
+    }
+
     /// The stored response for a repeated key; `idempotency_key_reused` when the request differs.
-    private func replay(_ metadata: RequestMetadata, actor: Actor, on connection: PostgresConnection) async throws -> StoredResponse? {
+    /// Also used by writes that are not one transition (ledger entries), so they replay alike.
+    func replay(_ metadata: RequestMetadata, actor: Actor, on connection: PostgresConnection) async throws -> StoredResponse? {
         guard let idempotency = metadata.idempotency else { return nil }
         let rows = try await connection.query("""
             SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(idempotency.key)

@@ -1,0 +1,38 @@
+import Logging
+import ServiceLifecycle
+import SignoffStore
+
+/// Drains the vehicle events into the infraction ledger every `interval`, next to the server.
+///
+/// Stateless: any number of instances may run it against one database, because the consumer
+/// claims each outbox row with `FOR UPDATE SKIP LOCKED`.
+struct VehicleEventService: Service {
+    let consumer: VehicleEventConsumer
+    let interval: Duration
+    let logger: Logger
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.drainOnce()
+                // Cancellation (shutdown) ends the sleep early; the loop then stops.
+                try? await Task.sleep(for: self.interval)
+            }
+        }
+    }
+
+    func drainOnce() async {
+        do {
+            let report = try await self.consumer.drain()
+            if report.delivered > 0 || report.failed > 0 {
+                self.logger.info("vehicle events delivered", metadata: [
+                    "signoff.events.delivered": "\(report.delivered)", "signoff.events.scored": "\(report.scored)",
+                    "signoff.events.duplicates": "\(report.duplicates)", "signoff.events.failed": "\(report.failed)",
+                ])
+            }
+        } catch {
+            // The database may be starting or migrating; the next round tries again.
+            self.logger.warning("vehicle events not drained", metadata: ["signoff.error": "\(String(reflecting: error))"])
+        }
+    }
+}
