@@ -12,13 +12,23 @@ public struct SignoffServices: Sendable {
     public let accounts: AccountStore
     public let organisation: OrganisationStore
     public let registry: PrometheusCollectorRegistry
+    public let policies: PolicyCatalog
+    public let vehicles: VehicleStore
+    public let agriculturalPasses: AgriculturalPassStore
+    public let inbox: ApprovalInbox
 
-    public init(database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(), registry: PrometheusCollectorRegistry = .init()) {
+    /// `policies` defaults to the `workflows/` folder, read when first needed; `serve` loads it before listening.
+    public init(database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(),
+                registry: PrometheusCollectorRegistry = .init(), policies: PolicyCatalog = PolicyCatalog()) {
         self.database = database
         self.transitions = TransitionStore(database: database, clock: clock)
         self.accounts = AccountStore(transitions: self.transitions, settings: accountSettings)
         self.organisation = OrganisationStore(database: database)
         self.registry = registry
+        self.policies = policies
+        self.vehicles = VehicleStore(transitions: self.transitions, policies: policies)
+        self.agriculturalPasses = AgriculturalPassStore(transitions: self.transitions, policies: policies)
+        self.inbox = ApprovalInbox(database: database, clock: clock)
     }
 }
 
@@ -37,6 +47,10 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     UnitsController(organisation: services.organisation).addRoutes(to: authenticated)
     UsersController(accounts: services.accounts).addRoutes(to: authenticated)
     AuditController(database: services.database).addRoutes(to: authenticated)
+    VehiclesController(vehicles: services.vehicles, clock: services.transitions.clock).addRoutes(to: authenticated)
+    PassesController(vehicles: services.vehicles, clock: services.transitions.clock).addRoutes(to: authenticated)
+    AgriculturalPassesController(passes: services.agriculturalPasses, clock: services.transitions.clock).addRoutes(to: authenticated)
+    ApprovalsController(inbox: services.inbox, organisation: services.organisation, clock: services.transitions.clock).addRoutes(to: authenticated)
     return router
 }
 
