@@ -41,5 +41,6 @@ CREATE UNIQUE INDEX instances_agricultural_serial ON instances ((state ->> 'seri
 -- group) among a million pending applications without walking the others.
 CREATE INDEX instances_pending_unit ON instances USING gist (unit_path)
     WHERE pending_role IS NOT NULL;
--- Overdue: everything pending whose level's time limit has passed.
-CREATE INDEX instances_pending_due ON instances (kind, due_at) WHERE pending_role IS NOT NULL;
+-- Administrators list everything pending oldest first without naming a role (and overdue
+-- rows are the oldest ones), so they walk pending applications in age order.
+CREATE INDEX instances_pending_age ON instances (kind, pending_since, id) WHERE pending_role IS NOT NULL;
