@@ -14,19 +14,25 @@ public struct SignoffServices: Sendable {
     public let isolation: IsolationStore
     public let vehicleEvents: VehicleEventConsumer
     public let registry: PrometheusCollectorRegistry
+    public let policies: PolicyCatalog
+    public let vehicles: VehicleStore
+    public let agriculturalPasses: AgriculturalPassStore
+    public let inbox: ApprovalInbox
 
-    /// `isolationPolicy` nil reads `workflows/isolation.yaml` (see `IsolationPolicyStore`).
-    public init(
-        database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(),
-        registry: PrometheusCollectorRegistry = .init(), isolationPolicy: IsolationPolicy? = nil
-    ) {
+    /// `policies` defaults to the `workflows/` folder, read when first needed; `serve` loads it before listening.
+    public init(database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(),
+                registry: PrometheusCollectorRegistry = .init(), policies: PolicyCatalog = PolicyCatalog()) {
         self.database = database
         self.transitions = TransitionStore(database: database, clock: clock)
         self.accounts = AccountStore(transitions: self.transitions, settings: accountSettings)
         self.organisation = OrganisationStore(database: database)
-        self.isolation = IsolationStore(transitions: self.transitions, policy: isolationPolicy)
+        self.isolation = IsolationStore(transitions: self.transitions, policies: policies)
         self.vehicleEvents = VehicleEventConsumer(isolation: self.isolation)
         self.registry = registry
+        self.policies = policies
+        self.vehicles = VehicleStore(transitions: self.transitions, policies: policies)
+        self.agriculturalPasses = AgriculturalPassStore(transitions: self.transitions, policies: policies)
+        self.inbox = ApprovalInbox(database: database, clock: clock)
     }
 }
 
@@ -46,6 +52,10 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     UsersController(accounts: services.accounts).addRoutes(to: authenticated)
     AuditController(database: services.database).addRoutes(to: authenticated)
     IsolationController(isolation: services.isolation).addRoutes(to: authenticated)
+    VehiclesController(vehicles: services.vehicles, clock: services.transitions.clock).addRoutes(to: authenticated)
+    PassesController(vehicles: services.vehicles, clock: services.transitions.clock).addRoutes(to: authenticated)
+    AgriculturalPassesController(passes: services.agriculturalPasses, clock: services.transitions.clock).addRoutes(to: authenticated)
+    ApprovalsController(inbox: services.inbox, organisation: services.organisation, clock: services.transitions.clock).addRoutes(to: authenticated)
     return router
 }
 

@@ -61,28 +61,32 @@ public struct UrgentIsolationItem: Sendable, Equatable {
 /// household never miss each other.
 public struct IsolationStore: Sendable {
     public let transitions: TransitionStore
-    private let loadedPolicy: Result<IsolationPolicy, SignoffError>
+    private let policies: PolicyCatalog
+    /// Set to pin one policy, as tests do; otherwise the catalog's policy in force is used.
+    private let pinned: IsolationPolicy?
 
-    /// `policy` nil loads `workflows/isolation.yaml` from the default folder; a failure is
-    /// reported on first use (the `serve` command loads it itself and stops at start-up).
-    public init(transitions: TransitionStore, policy: IsolationPolicy? = nil) {
+    public init(transitions: TransitionStore, policies: PolicyCatalog) {
         self.transitions = transitions
-        if let policy {
-            self.loadedPolicy = .success(policy)
-        } else {
-            do {
-                self.loadedPolicy = .success(try IsolationPolicyStore.load())
-            } catch let error as SignoffError {
-                self.loadedPolicy = .failure(error)
-            } catch {
-                self.loadedPolicy = .failure(SignoffError(.policyInvalid, "The isolation policy could not be loaded."))
-            }
-        }
+        self.policies = policies
+        self.pinned = nil
+    }
+
+    public init(transitions: TransitionStore, policy: IsolationPolicy) {
+        self.transitions = transitions
+        self.policies = PolicyCatalog()
+        self.pinned = policy
     }
 
     /// The policy new registrations and new entries use.
     public func policy() throws(SignoffError) -> IsolationPolicy {
-        try self.loadedPolicy.get()
+        if let pinned { return pinned }
+        do {
+            return try self.policies.isolationPolicy()
+        } catch let error as SignoffError {
+            throw error
+        } catch {
+            throw SignoffError(.policyInvalid, "The isolation policy could not be loaded.")
+        }
     }
 
     var database: Database { self.transitions.database }

@@ -62,22 +62,7 @@ public struct Migrator: Sendable {
         if let configured = ProcessInfo.processInfo.environment["SIGNOFF_SCHEMA_DIR"], !configured.isEmpty {
             return URL(fileURLWithPath: configured)
         }
-        let starts = [
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-            URL(fileURLWithPath: CommandLine.arguments.first ?? ".").deletingLastPathComponent(),
-        ]
-        for start in starts {
-            var folder = start.standardizedFileURL
-            while true {
-                let candidate = folder.appendingPathComponent("schema")
-                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("0001_foundation.sql").path) {
-                    return candidate
-                }
-                let parent = folder.deletingLastPathComponent()
-                if parent.path == folder.path { break }
-                folder = parent
-            }
-        }
+        if let found = ProjectFolder.find("schema", containing: "0001_foundation.sql") { return found }
         throw SignoffError(.internalError, "No schema/ folder found. Run signoff from the project folder, or set SIGNOFF_SCHEMA_DIR.")
     }
 

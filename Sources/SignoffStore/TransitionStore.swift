@@ -135,13 +135,23 @@ public struct TransitionStore: Sendable {
         metadata: RequestMetadata = .init(),
         render: Render<Machine>? = nil
     ) async throws -> TransitionOutcome<Machine> {
+        try await self.transaction(metadata: metadata, actor: actor) { connection in
+            try await self.apply(type, id: id, expectedVersion: expectedVersion, command, by: actor,
+                                 metadata: metadata, render: render, on: connection)
+        }
+    }
+
+    /// Runs `body` in one transaction: lookups the command needs, the transition (through an
+    /// `on: connection` overload with the same `metadata`) and any transitions it causes, all
+    /// committed together. A retry racing its own first attempt answers with that attempt's response.
+    public func transaction<Machine: AuditedMachine>(
+        metadata: RequestMetadata,
+        actor: Actor,
+        _ body: (PostgresConnection) async throws -> TransitionOutcome<Machine>
+    ) async throws -> TransitionOutcome<Machine> {
         do {
-            return try await self.database.transaction { connection in
-                try await self.apply(type, id: id, expectedVersion: expectedVersion, command, by: actor,
-                                     metadata: metadata, render: render, on: connection)
-            }
+            return try await self.database.transaction { connection in try await body(connection) }
         } catch let error as SignoffError where error.code == .versionConflict && metadata.idempotency != nil {
-            // A retry racing its own first attempt: if that attempt committed, answer with its response.
             let replay = try await self.database.withConnection { connection in
                 try await self.replay(metadata, actor: actor, on: connection)
             }

@@ -24,12 +24,10 @@ struct Serve: AsyncParsableCommand {
         let logger = self.database.logger
         let demoPassword = self.demo ? try self.resolveDemoPassword() : nil
         let migrator = try Migrator.load(from: Migrator.defaultFolder())
-        // A policy file that does not validate stops the start, naming its line.
-        let isolationPolicy = try IsolationPolicyStore.load()
+        let policies = try PolicyCatalog.load(from: PolicyCatalog.defaultFolder())
         try await self.database.withEndpoint { endpoint in
             let database = Database(endpoint: endpoint, logger: logger)
-            let services = SignoffServices(database: database, clock: SystemWallClock(), registry: registry,
-                                           isolationPolicy: isolationPolicy)
+            let services = SignoffServices(database: database, clock: SystemWallClock(), registry: registry, policies: policies)
             let host = self.host
             let app = buildApplication(
                 services, host: host, port: self.port, logger: logger,

@@ -116,6 +116,11 @@ public struct KeyCustody: AuditedMachine {
         Projection(unitPath: self.gridPath, subjectRef: self.vehicleID)
     }
 
+    /// One open custody record (held or declined) per vehicle.
+    public var exclusiveKey: String? {
+        self.state == .returned ? nil : "vehicle:\(self.vehicleID.uuidString)"
+    }
+
     public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(as: .gridWorker, covering: start.gridPath)
         var custody = KeyCustody(

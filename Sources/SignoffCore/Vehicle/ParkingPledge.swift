@@ -87,6 +87,11 @@ public struct ParkingPledge: AuditedMachine {
                    policyVersion: self.policyVersion, subjectRef: self.vehicleID)
     }
 
+    /// One active pledge per vehicle.
+    public var exclusiveKey: String? {
+        self.state == .parked ? "vehicle:\(self.vehicleID.uuidString)" : nil
+    }
+
     public func isCleared(at now: Date) -> Bool {
         now >= self.clearanceDueAt
     }

@@ -146,6 +146,11 @@ public struct PassApplication: AuditedMachine {
                    dueAt: self.pendingDueAt, policyVersion: self.policyVersion, subjectRef: self.vehicleID)
     }
 
+    /// One open application (pending or rejected, awaiting resubmission) per vehicle.
+    public var exclusiveKey: String? {
+        self.state == .pending || self.state == .rejected ? "vehicle:\(self.vehicleID.uuidString)" : nil
+    }
+
     public func isExpired(at now: Date) -> Bool {
         guard self.state == .effective, let until = self.effectiveUntil else { return false }
         return now >= until

@@ -67,6 +67,16 @@ import Testing
                       by: Fixture.healthOfficer, at: Fixture.t0, .forbiddenRole)
     }
 
+    @Test func anOpenCustodyRecordIsExclusivePerVehicle() throws {
+        var (custody, _) = try self.open(.decline(note: nil))
+        #expect(custody.exclusiveKey == "vehicle:\(Fixture.vehicleID.uuidString)")
+        _ = try custody.handle(.deposit(self.deposit), by: Fixture.gridWorker, at: Fixture.t0.plus(days: 1))
+        #expect(custody.exclusiveKey == "vehicle:\(Fixture.vehicleID.uuidString)")
+        _ = try custody.handle(.returnToOwner(passEffective: true, pledgeReleased: false), by: Fixture.gridWorker,
+                               at: Fixture.t0.plus(days: 15))
+        #expect(custody.exclusiveKey == nil)
+    }
+
     @Test func theKeyGoesBackOnlyOncePassOrReleaseAllowsIt() throws {
         var (custody, _) = try self.open(.deposit(self.deposit))
         let error = expectRefused(&custody, .returnToOwner(passEffective: false, pledgeReleased: false),

@@ -32,6 +32,13 @@ import Testing
             subjectRef: Fixture.vehicleID))
     }
 
+    @Test func aParkedPledgeHoldsTheVehiclesExclusiveKeyUntilReleased() throws {
+        var (pledge, _) = try self.register()
+        #expect(pledge.exclusiveKey == "vehicle:\(Fixture.vehicleID.uuidString)")
+        _ = try pledge.handle(.release(passID: Fixture.applicationID), by: .system, at: Fixture.t0.plus(days: 15))
+        #expect(pledge.exclusiveKey == nil)
+    }
+
     @Test func registeringRefusesABadPlateOrAnOutsider() {
         let error = expectError(.invalidValue) { () throws(SignoffError) in try self.register(plate: "川Q1234") }
         #expect(error?.extra["field"] == "plate")

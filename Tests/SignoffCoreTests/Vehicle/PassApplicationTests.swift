@@ -42,6 +42,17 @@ import Testing
         #expect(app.rounds.count == 1)
     }
 
+    @Test func anOpenApplicationIsExclusivePerVehicleUntilEffectiveOrWithdrawn() throws {
+        var app = try self.applied()
+        #expect(app.exclusiveKey == "vehicle:\(Fixture.vehicleID.uuidString)")
+        var withdrawn = app
+        _ = try withdrawn.handle(.withdraw(reason: nil), by: Fixture.gridWorker, at: self.cleared.plus(hours: 1))
+        #expect(withdrawn.exclusiveKey == nil)
+        try self.signAll(&app, Fixture.chain, from: self.cleared)
+        #expect(app.state == .effective)
+        #expect(app.exclusiveKey == nil)
+    }
+
     @Test func applyingBeforeClearanceNamesTheDueDate() {
         let error = expectError(.clearanceNotReached) { () throws(SignoffError) in
             try self.start(at: self.cleared.plus(hours: -1))

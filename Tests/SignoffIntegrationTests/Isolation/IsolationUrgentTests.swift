@@ -7,7 +7,7 @@ import SignoffCore
 @Suite("Fevers and missed readings on the administrators' urgent list", .timeLimit(.minutes(2)))
 struct IsolationUrgentTests {
     static func urgent(_ client: some TestClientProtocol, _ world: TestWorld, as user: String = "admin") async throws -> [[String: Any]] {
-        let reply = try await client.call(.get, "/admin/isolation/urgent", token: try await world.freshToken(user))
+        let reply = try await client.call(.get, "/admin/isolation/urgent", token: try await world.token(user))
         #expect(reply.status == .ok, "\(reply.text)")
         return reply.json["items"] as? [[String: Any]] ?? []
     }
@@ -42,8 +42,8 @@ struct IsolationUrgentTests {
             #expect(noNote.code == "missing_field")
             // Release waits for the fever to be handled, whatever the date.
             world.clock.advance(days: 15)
-            gw1 = try await world.freshToken("gw1")
-            let health = try await world.freshToken("health")
+            gw1 = try await world.token("gw1")
+            let health = try await world.token("health")
             let blocked = try await client.call(.post, "/returnees/\(id)/release", token: gw1, json: [:])
             #expect(blocked.code == "invalid_transition")
             let handled = try await client.call(.post, "/returnees/\(id)/handle-fever", token: health,
@@ -67,7 +67,7 @@ struct IsolationUrgentTests {
                 client, token: gw1, person: fevered.id, province: "四川", arrivedAt: world.clock.now()).json["id"] as? String)
 
             world.clock.advance(by: 23 * 3_600)
-            gw1 = try await world.freshToken("gw1")
+            gw1 = try await world.token("gw1")
             #expect(try await Self.urgent(client, world).isEmpty)
             let normal = try await client.call(.post, "/returnees/\(feverID)/temperatures", token: gw1, json: ["celsius": 36.5])
             #expect(normal.json["reading_overdue"] as? Bool == false)
@@ -80,7 +80,7 @@ struct IsolationUrgentTests {
             let shown = try await client.call(.get, "/returnees/\(lateID)", token: gw1)
             #expect(shown.json["reading_overdue"] as? Bool == true)
 
-            _ = try await client.call(.post, "/returnees/\(feverID)/temperatures", token: try await world.freshToken("health"),
+            _ = try await client.call(.post, "/returnees/\(feverID)/temperatures", token: try await world.token("health"),
                                       json: ["celsius": 38.4])
             let both = try await Self.urgent(client, world)
             #expect(both.map { $0["kind"] as? String } == ["fever", "overdue_reading"])

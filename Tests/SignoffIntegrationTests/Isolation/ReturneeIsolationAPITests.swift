@@ -208,10 +208,10 @@ struct ReturneeIsolationAPITests {
             #expect(early.json["ends_at"] != nil)
 
             world.clock.advance(days: 4)
-            let later = try await world.freshToken("gw1")
+            let later = try await world.token("gw1")
             let shown = try await client.call(.get, "/returnees/\(id)", token: later)
             #expect(shown.json["releasable"] as? Bool == true)
-            let released = try await client.call(.post, "/returnees/\(id)/release", token: try await world.freshToken("health"),
+            let released = try await client.call(.post, "/returnees/\(id)/release", token: try await world.token("health"),
                                                  json: ["note": "14天期满, 体温正常"])
             #expect(released.status == .ok)
             #expect(released.json["state"] as? String == "released")
@@ -220,7 +220,7 @@ struct ReturneeIsolationAPITests {
             #expect(twice.code == "invalid_transition")
             // A released returnee is no longer overdue for readings.
             world.clock.advance(days: 3)
-            let urgent = try await client.call(.get, "/admin/isolation/urgent", token: try await world.freshToken("admin"))
+            let urgent = try await client.call(.get, "/admin/isolation/urgent", token: try await world.token("admin"))
             #expect((urgent.json["items"] as? [Any])?.isEmpty == true)
             #expect(try await world.auditIsIntact())
         }

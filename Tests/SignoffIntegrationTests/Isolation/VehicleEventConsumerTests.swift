@@ -19,15 +19,15 @@ struct VehicleEventConsumerTests {
             let worker = try await world.actor("gw1")
             let pledge = try await world.pledge(for: household, owner: owner, grid: world.town.grid1, by: "gw1")
             world.clock.advance(days: 2)
-            let gw1Later = try await world.freshToken("gw1")
+            let gw1Later = try await world.token("gw1")
             _ = try await transitions.apply(ParkingPledge.self, id: pledge, .recordViolation(note: "在乡道上行驶"), by: worker)
             _ = try await transitions.start(
                 KeyCustody.self,
                 .init(vehicleID: UUID(), pledgeID: pledge, ownerPersonID: owner.id, householdID: household.id,
                       gridPath: world.town.grid1.path, opening: .decline(note: "不愿交钥匙")),
                 by: worker)
-            #expect(try await world.outbox(ParkingPledge.violationEvent).map(\.delivered) == [false])
-            #expect(try await world.outbox(KeyCustody.declinedEvent).map(\.delivered) == [false])
+            #expect(try await world.outboxDeliveries(ParkingPledge.violationEvent).map(\.delivered) == [false])
+            #expect(try await world.outboxDeliveries(KeyCustody.declinedEvent).map(\.delivered) == [false])
 
             // Two instances drain at once: each row is taken by one of them only.
             let consumer = world.services.vehicleEvents
@@ -37,7 +37,7 @@ struct VehicleEventConsumerTests {
             #expect(reports.map(\.delivered).reduce(0, +) == 2)
             #expect(reports.map(\.scored).reduce(0, +) == 2)
             #expect(reports.map(\.failed).reduce(0, +) == 0)
-            #expect(try await world.outbox(ParkingPledge.violationEvent).map(\.delivered) == [true])
+            #expect(try await world.outboxDeliveries(ParkingPledge.violationEvent).map(\.delivered) == [true])
 
             let shown = try await client.call(.get, "/returnees/\(id)", token: gw1Later)
             #expect(shown.json["state"] as? String == "central_self_paid")
@@ -61,7 +61,7 @@ struct VehicleEventConsumerTests {
             #expect(try await consumer.drain() == VehicleEventConsumer.Report())
 
             // The audit trail of the returnee says the service recorded them.
-            let history = try await client.call(.get, "/audit?subject=\(id)", token: try await world.freshToken("admin"))
+            let history = try await client.call(.get, "/audit?subject=\(id)", token: try await world.token("admin"))
             let events = try #require(history.json["events"] as? [[String: Any]])
             #expect(events.map { $0["event"] as? String } == ["register", "record_infraction", "record_infraction"])
             #expect(events.last?["actor_user_id"] == nil || events.last?["actor_user_id"] is NSNull)
@@ -92,7 +92,7 @@ struct VehicleEventConsumerTests {
             }
             #expect(attempts == 2)
             #expect(error?.contains("not_found") == true)
-            #expect(try await world.outbox(ParkingPledge.violationEvent).map(\.delivered) == [false])
+            #expect(try await world.outboxDeliveries(ParkingPledge.violationEvent).map(\.delivered) == [false])
         }
     }
 

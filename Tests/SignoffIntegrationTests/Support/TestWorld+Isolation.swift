@@ -24,8 +24,7 @@ extension TestWorld {
     }
 
     func vehiclePolicy() throws -> VehiclePolicy {
-        let file = try IsolationPolicyStore.defaultFolder().appendingPathComponent(VehiclePolicy.defaultFileName)
-        return try VehiclePolicy.load(yaml: String(contentsOf: file, encoding: .utf8))
+        try PolicyCatalog.load(from: PolicyCatalog.defaultFolder()).vehiclePolicy()
     }
 
     /// A pledge for the household's vehicle, registered by `gridWorker` through the transition path.
@@ -40,7 +39,7 @@ extension TestWorld {
     }
 
     /// Rows of the outbox by name, with whether each was delivered.
-    func outbox(_ name: String) async throws -> [(key: String, delivered: Bool)] {
+    func outboxDeliveries(_ name: String) async throws -> [(key: String, delivered: Bool)] {
         try await self.database.withConnection { connection in
             let rows = try await connection.query(
                 "SELECT key, delivered_at IS NOT NULL FROM outbox WHERE name = \(name) ORDER BY id", logger: self.database.logger)
@@ -64,9 +63,3 @@ extension TestWorld {
     }
 }
 
-extension TestWorld {
-    /// A token issued now, for tests that move the clock past the seeded tokens' lifetime.
-    func freshToken(_ username: String) async throws -> String {
-        try await self.services.accounts.issueToken(userID: self.town.users[username]!).token
-    }
-}

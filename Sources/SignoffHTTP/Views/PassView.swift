@@ -1,0 +1,106 @@
+import Foundation
+import SignoffCore
+
+/// A travel pass 通行证 application with its whole chain: every round, who signed each
+/// level, in which role, at which unit, and when.
+struct PassView: Encodable {
+    struct SignerView: Encodable {
+        var level: Int
+        var role: String
+        var roleName: String
+        var userId: UUID
+        var name: String
+        var unitId: UUID
+        var unitPath: String
+        var at: Date
+
+        init(_ signature: PassApplication.Signature) {
+            self.level = signature.level
+            self.role = signature.role.rawValue
+            self.roleName = signature.role.chineseName
+            self.userId = signature.userID
+            self.name = signature.name
+            self.unitId = signature.unitID
+            self.unitPath = signature.unitPath.description
+            self.at = signature.at
+        }
+    }
+
+    struct LevelView: Encodable {
+        var level: Int
+        var role: String
+        var roleName: String
+        var limitHours: Int
+        var status: String
+        var signer: SignerView?
+        var reason: String?
+        var pendingSince: Date?
+        var dueAt: Date?
+    }
+
+    struct RejectionView: Encodable {
+        var signer: SignerView
+        var reason: String
+    }
+
+    struct RoundView: Encodable {
+        var number: Int
+        var startedAt: Date
+        var startedBy: String
+        var note: String?
+        var signatures: [SignerView]
+        var rejection: RejectionView?
+    }
+
+    var id: UUID
+    var vehicleId: UUID
+    var pledgeId: UUID
+    var plate: String
+    var status: String
+    var statusText: String
+    var version: Int
+    var policyVersion: String
+    var appliedAt: Date
+    var pendingLevel: Int?
+    var pendingRole: String?
+    var pendingSince: Date?
+    var dueAt: Date?
+    var overdue: Bool
+    var chain: [LevelView]
+    var rounds: [RoundView]
+    var passNumber: String?
+    var effectiveFrom: Date?
+    var effectiveUntil: Date?
+    var closedReason: String?
+
+    init(_ application: PassApplication, version: Int, now: Date) {
+        self.id = application.applicationID
+        self.vehicleId = application.vehicleID
+        self.pledgeId = application.pledgeID
+        self.plate = application.plate.text
+        self.status = application.displayStatus(at: now)
+        self.statusText = application.isExpired(at: now) ? "已过期 expired" : PassApplication.describe(application.state)
+        self.version = version
+        self.policyVersion = application.policyVersion
+        self.appliedAt = application.appliedAt
+        self.pendingLevel = application.pendingLevel?.level
+        self.pendingRole = application.pendingLevel?.role.rawValue
+        self.pendingSince = application.pendingSince
+        self.dueAt = application.pendingDueAt
+        self.overdue = application.pendingDueAt.map { $0 < now } ?? false
+        self.chain = application.progress.map {
+            LevelView(level: $0.level.level, role: $0.level.role.rawValue, roleName: $0.level.role.chineseName,
+                      limitHours: $0.level.limitHours, status: $0.status.rawValue, signer: $0.signer.map(SignerView.init),
+                      reason: $0.reason, pendingSince: $0.pendingSince, dueAt: $0.dueAt)
+        }
+        self.rounds = application.rounds.map {
+            RoundView(number: $0.number, startedAt: $0.startedAt, startedBy: $0.startedByName, note: $0.note,
+                      signatures: $0.signatures.map(SignerView.init),
+                      rejection: $0.rejection.map { RejectionView(signer: SignerView($0.signer), reason: $0.reason) })
+        }
+        self.passNumber = application.passNumber
+        self.effectiveFrom = application.effectiveFrom
+        self.effectiveUntil = application.effectiveUntil
+        self.closedReason = application.closedReason
+    }
+}
