@@ -185,15 +185,8 @@ public struct IsolationStore: Sendable {
         render: (@Sendable (InfractionRecorded) throws -> StoredResponse)? = nil
     ) async throws -> WriteOutcome<InfractionRecorded> {
         let policy = try self.policy()
-        return try await self.database.transaction { connection in
-            if let replay = try await self.transitions.replay(metadata, actor: actor, on: connection) {
-                return .replayed(replay)
-            }
-            let gridPath = try await self.lockHousehold(input.householdID, on: connection)
-            if let personID = input.personID {
-                try await self.requireMember(personID, of: input.householdID, on: connection)
-            }
-            let now = self.transitions.clock.now()
+        return try await self.householdWrite(input.householdID, member: input.personID, by: actor, metadata: metadata, render: render) {
+            gridPath, now, connection in
             let entry = try InfractionLedger.record(
                 .init(householdID: input.householdID, personID: input.personID, gridPath: gridPath, kind: input.kind,
                       note: input.note),
@@ -202,11 +195,36 @@ public struct IsolationStore: Sendable {
                 // Unreachable: a hand-recorded entry has no source key, so it is always new.
                 throw SignoffError(.internalError, "The infraction entry was not stored.")
             }
-            let response = try render?(recorded)
+            return recorded
+        }
+    }
+
+    /// One ledger write of a household, in one transaction: replay a repeated Idempotency-Key,
+    /// lock the household (so a registration and an entry never miss each other), check the
+    /// member, run `body`, and keep the response with the key.
+    private func householdWrite<Value: Sendable>(
+        _ householdID: UUID,
+        member personID: UUID?,
+        by actor: Actor,
+        metadata: RequestMetadata,
+        render: (@Sendable (Value) throws -> StoredResponse)?,
+        _ body: (UnitPath, Date, PostgresConnection) async throws -> Value
+    ) async throws -> WriteOutcome<Value> {
+        try await self.database.transaction { connection in
+            if let replay = try await self.transitions.replay(metadata, actor: actor, on: connection) {
+                return .replayed(replay)
+            }
+            let gridPath = try await self.lockHousehold(householdID, on: connection)
+            if let personID {
+                try await self.requireMember(personID, of: householdID, on: connection)
+            }
+            let now = self.transitions.clock.now()
+            let value = try await body(gridPath, now, connection)
+            let response = try render?(value)
             if let response {
                 try await self.transitions.remember(response, metadata: metadata, actor: actor, now: now, on: connection)
             }
-            return .applied(recorded, response: response)
+            return .applied(value, response: response)
         }
     }
 
@@ -264,15 +282,8 @@ public struct IsolationStore: Sendable {
         render: (@Sendable (CreditRecorded) throws -> StoredResponse)? = nil
     ) async throws -> WriteOutcome<CreditRecorded> {
         let policy = try self.policy()
-        return try await self.database.transaction { connection in
-            if let replay = try await self.transitions.replay(metadata, actor: actor, on: connection) {
-                return .replayed(replay)
-            }
-            let gridPath = try await self.lockHousehold(input.householdID, on: connection)
-            if let personID = input.personID {
-                try await self.requireMember(personID, of: input.householdID, on: connection)
-            }
-            let now = self.transitions.clock.now()
+        return try await self.householdWrite(input.householdID, member: input.personID, by: actor, metadata: metadata, render: render) {
+            gridPath, now, connection in
             let credit = try AutonomyCreditLedger.record(
                 .init(householdID: input.householdID, personID: input.personID, gridPath: gridPath, kind: input.kind,
                       note: input.note),
@@ -285,12 +296,7 @@ public struct IsolationStore: Sendable {
                         \(credit.recordedByName), \(credit.policyVersion))
                 """, logger: self.logger)
             let total = AutonomyCreditLedger.total(of: try await self.credits(ofHousehold: input.householdID, on: connection))
-            let recorded = CreditRecorded(credit: credit, householdCredit: total)
-            let response = try render?(recorded)
-            if let response {
-                try await self.transitions.remember(response, metadata: metadata, actor: actor, now: now, on: connection)
-            }
-            return .applied(recorded, response: response)
+            return CreditRecorded(credit: credit, householdCredit: total)
         }
     }
 
