@@ -11,13 +11,20 @@ public struct SignoffServices: Sendable {
     public let transitions: TransitionStore
     public let accounts: AccountStore
     public let organisation: OrganisationStore
+    public let workers: WorkersStore
+    public let reports: ReportStore
     public let registry: PrometheusCollectorRegistry
 
-    public init(database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(), registry: PrometheusCollectorRegistry = .init()) {
+    public init(
+        database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(),
+        workerPolicy: WorkerPolicy = .builtIn, registry: PrometheusCollectorRegistry = .init()
+    ) {
         self.database = database
         self.transitions = TransitionStore(database: database, clock: clock)
         self.accounts = AccountStore(transitions: self.transitions, settings: accountSettings)
         self.organisation = OrganisationStore(database: database)
+        self.workers = WorkersStore(transitions: self.transitions, policy: workerPolicy, accountSettings: accountSettings)
+        self.reports = ReportStore(database: database)
         self.registry = registry
     }
 }
@@ -37,6 +44,8 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     UnitsController(organisation: services.organisation).addRoutes(to: authenticated)
     UsersController(accounts: services.accounts).addRoutes(to: authenticated)
     AuditController(database: services.database).addRoutes(to: authenticated)
+    WorkersController(workers: services.workers).addRoutes(to: router, authenticated: authenticated)
+    ReportsController(reports: services.reports).addRoutes(to: authenticated)
     return router
 }
 
