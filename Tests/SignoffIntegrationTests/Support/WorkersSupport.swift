@@ -15,17 +15,20 @@ extension TestWorld {
         }
     }
 
-    func token(_ username: String) -> String { self.town.tokens[username]! }
+    /// A fresh token for a test account, valid at the clock's current time (tests move the clock by months).
+    func token(_ username: String) async throws -> String {
+        try await self.services.accounts.issueToken(userID: self.town.users[username]!).token
+    }
 
     /// Files (by `gridWorker`), verifies and passes a request; returns the request id.
     func certify(_ person: UUID, province: String = "广东", gridWorker: String = "gw1", client: any TestClientProtocol) async throws -> String {
-        let filed = try await client.call(.post, "/certificate-requests", token: self.token(gridWorker), json: [
+        let filed = try await client.call(.post, "/certificate-requests", token: try await self.token(gridWorker), json: [
             "person_id": person.uuidString, "destination_province": province, "destination_city": "某市",
         ])
         guard filed.status == .created, let id = filed.json["id"] as? String else { throw TestFailure("file: \(filed.text)") }
-        let verified = try await client.call(.post, "/certificate-requests/\(id)/verify", token: self.token(gridWorker), json: [:])
+        let verified = try await client.call(.post, "/certificate-requests/\(id)/verify", token: try await self.token(gridWorker), json: [:])
         guard verified.status == .ok else { throw TestFailure("verify: \(verified.text)") }
-        let passed = try await client.call(.post, "/certificate-requests/\(id)/exam", token: self.token("health"), json: ["result": "pass"])
+        let passed = try await client.call(.post, "/certificate-requests/\(id)/exam", token: try await self.token("health"), json: ["result": "pass"])
         guard passed.status == .ok else { throw TestFailure("exam: \(passed.text)") }
         return id
     }

@@ -9,7 +9,7 @@ import SignoffCore
 struct WorkerPathTests {
     /// Creates a worker account for `person` and activates it; returns the worker's token.
     static func workerToken(_ world: TestWorld, _ client: any TestClientProtocol, person: UUID, phone: String, gridWorker: String = "gw1") async throws -> String {
-        let created = try await client.call(.post, "/worker-accounts", token: world.token(gridWorker), json: ["person_id": person.uuidString, "phone": phone])
+        let created = try await client.call(.post, "/worker-accounts", token: try await world.token(gridWorker), json: ["person_id": person.uuidString, "phone": phone])
         #expect(created.status == .created, "\(created.text)")
         let code = try #require(created.json["activation_code"] as? String)
         let activated = try await client.call(.post, "/auth/activate", json: ["login": phone, "activation_code": code, "password": "my own password"])
@@ -22,7 +22,7 @@ struct WorkerPathTests {
         try await TestWorld.with { world, client in
             let person = try await world.addPerson("杨明", in: world.town.grid1, poor: true)
             // Activation: a wrong code fails, the right one sets the password, and it works once.
-            let created = try await client.call(.post, "/worker-accounts", token: world.token("gw1"),
+            let created = try await client.call(.post, "/worker-accounts", token: try await world.token("gw1"),
                                                 json: ["person_id": person.uuidString, "phone": "13800000001"])
             #expect(created.status == .created)
             let code = try #require(created.json["activation_code"] as? String)
@@ -50,8 +50,8 @@ struct WorkerPathTests {
                                                   json: ["destination_province": "四川", "destination_city": "成都"])
             #expect(duplicate.code == "duplicate")
             #expect(try await client.call(.post, "/certificate-requests/\(id)/verify", token: token, json: [:]).code == "forbidden_role")
-            #expect(try await client.call(.post, "/certificate-requests/\(id)/verify", token: world.token("v1secretary"), json: [:]).status == .ok)
-            let passed = try await client.call(.post, "/certificate-requests/\(id)/exam", token: world.token("health"), json: ["result": "pass"])
+            #expect(try await client.call(.post, "/certificate-requests/\(id)/verify", token: try await world.token("v1secretary"), json: [:]).status == .ok)
+            let passed = try await client.call(.post, "/certificate-requests/\(id)/exam", token: try await world.token("health"), json: ["result": "pass"])
             #expect(passed.status == .ok, "\(passed.text)")
             let number = try #require(passed.json["certificate_number"] as? String)
             #expect(number.hasPrefix("LH-JK-2020-"))
@@ -61,19 +61,19 @@ struct WorkerPathTests {
             #expect(listed.first?["state"] as? String == "certified")
 
             // A trip carries them: filed by the branch secretary, approved, departed, arrived.
-            let trip = try await client.call(.post, "/transport-trips", token: world.token("v1secretary"), json: world.tripBody([person]))
+            let trip = try await client.call(.post, "/transport-trips", token: try await world.token("v1secretary"), json: world.tripBody([person]))
             #expect(trip.status == .created, "\(trip.text)")
             #expect(trip.json["poor_household_workers"] as? Int == 1)
             let tripID = try #require(trip.json["id"] as? String)
-            #expect(try await client.call(.post, "/transport-trips/\(tripID)/approve", token: world.token("v1secretary"), json: [:]).code == "forbidden_role")
-            #expect(try await client.call(.post, "/transport-trips/\(tripID)/approve", token: world.token("chief"), json: [:]).status == .ok)
-            let departed = try await client.call(.post, "/transport-trips/\(tripID)/depart", token: world.token("v1secretary"), json: ["boarded": 1])
+            #expect(try await client.call(.post, "/transport-trips/\(tripID)/approve", token: try await world.token("v1secretary"), json: [:]).code == "forbidden_role")
+            #expect(try await client.call(.post, "/transport-trips/\(tripID)/approve", token: try await world.token("chief"), json: [:]).status == .ok)
+            let departed = try await client.call(.post, "/transport-trips/\(tripID)/depart", token: try await world.token("v1secretary"), json: ["boarded": 1])
             #expect(departed.json["state"] as? String == "departed")
-            #expect(try await client.call(.post, "/transport-trips/\(tripID)/arrive", token: world.token("v1secretary"), json: [:]).status == .ok)
+            #expect(try await client.call(.post, "/transport-trips/\(tripID)/arrive", token: try await world.token("v1secretary"), json: [:]).status == .ok)
             let seen = try await client.call(.get, "/transport-trips/\(tripID)", token: token)
             #expect(seen.json["state"] as? String == "arrived")
 
-            let report = try await client.call(.get, "/reports/township", token: world.token("admin"))
+            let report = try await client.call(.get, "/reports/township", token: try await world.token("admin"))
             #expect(report.json["exams"] as? Int == 1)
             #expect(report.json["certificates_out_of_province"] as? Int == 1)
             #expect(report.json["trips"] as? Int == 1)
@@ -92,7 +92,7 @@ struct WorkerPathTests {
             let certified = try await world.certify(alice, client: client)
             let open = try await client.call(.post, "/certificate-requests", token: aliceToken, json: ["destination_province": "广东", "destination_city": "东莞"])
             let openID = try #require(open.json["id"] as? String)
-            let trip = try await client.call(.post, "/transport-trips", token: world.token("v1secretary"), json: world.tripBody([alice]))
+            let trip = try await client.call(.post, "/transport-trips", token: try await world.token("v1secretary"), json: world.tripBody([alice]))
             let tripID = try #require(trip.json["id"] as? String)
 
             let attempts: [(HTTPRequest.Method, String, [String: Any]?)] = [
@@ -134,11 +134,11 @@ struct WorkerPathTests {
             _ = try await world.certify(booked, gridWorker: "gw2", client: client)
             let fine = try await world.addPerson("合格", in: world.town.grid1)
             _ = try await world.certify(fine, client: client)
-            let first = try await client.call(.post, "/transport-trips", token: world.token("v1secretary"), json: world.tripBody([booked]))
+            let first = try await client.call(.post, "/transport-trips", token: try await world.token("v1secretary"), json: world.tripBody([booked]))
             #expect(first.status == .created, "\(first.text)")
             let tripsBefore = try await world.count(kind: TransportTrip.kind)
 
-            let refused = try await client.call(.post, "/transport-trips", token: world.token("v1secretary"),
+            let refused = try await client.call(.post, "/transport-trips", token: try await world.token("v1secretary"),
                                                 json: world.tripBody([uncertified, expired, wrongScope, booked, fine]))
             #expect(refused.status == .unprocessableContent)
             #expect(refused.code == "invalid_value")
@@ -156,8 +156,8 @@ struct WorkerPathTests {
 
             // Once the first trip is cancelled, the booked worker is free again.
             let firstID = try #require(first.json["id"] as? String)
-            #expect(try await client.call(.post, "/transport-trips/\(firstID)/cancel", token: world.token("v1secretary"), json: ["reason": "改期"]).status == .ok)
-            #expect(try await client.call(.post, "/transport-trips", token: world.token("v1secretary"), json: world.tripBody([booked, fine])).status == .created)
+            #expect(try await client.call(.post, "/transport-trips/\(firstID)/cancel", token: try await world.token("v1secretary"), json: ["reason": "改期"]).status == .ok)
+            #expect(try await client.call(.post, "/transport-trips", token: try await world.token("v1secretary"), json: world.tripBody([booked, fine])).status == .created)
         }
     }
 
@@ -165,17 +165,17 @@ struct WorkerPathTests {
         try await TestWorld.with { world, client in
             _ = try await world.certify(try await world.addPerson("一村", in: world.town.grid1), client: client)
             _ = try await world.certify(try await world.addPerson("二村", in: world.town.gridOther), gridWorker: "gw3", client: client)
-            let township = try await client.call(.get, "/reports/township", token: world.token("admin"))
+            let township = try await client.call(.get, "/reports/township", token: try await world.token("admin"))
             #expect(township.json["grids"] as? Int == 3)
             #expect(township.json["certificates_issued"] as? Int == 2)
-            let village = try await client.call(.get, "/reports/township", token: world.token("v1secretary"))
+            let village = try await client.call(.get, "/reports/township", token: try await world.token("v1secretary"))
             #expect(village.json["grids"] as? Int == 2)
             #expect(village.json["certificates_issued"] as? Int == 1)
-            #expect(try await client.call(.get, "/reports/township", token: world.token("gw1")).code == "forbidden_role")
+            #expect(try await client.call(.get, "/reports/township", token: try await world.token("gw1")).code == "forbidden_role")
             let tomorrow = world.clock.now().addingTimeInterval(2 * 86_400).formatted(.iso8601.year().month().day())
-            let later = try await client.call(.get, "/reports/township?from=\(tomorrow)", token: world.token("admin"))
+            let later = try await client.call(.get, "/reports/township?from=\(tomorrow)", token: try await world.token("admin"))
             #expect(later.json["certificates_issued"] as? Int == 0)
-            #expect(try await client.call(.get, "/reports/township?from=2020-13-01", token: world.token("admin")).code == "invalid_value")
+            #expect(try await client.call(.get, "/reports/township?from=2020-13-01", token: try await world.token("admin")).code == "invalid_value")
         }
     }
 }
