@@ -22,22 +22,41 @@ extension DemoTownship {
     static let surnames = Array("杨龙石熊罗王李张刘陈吴赵周黄何")
     static let givenNames = Array("明华芳强丽军勇艳平刚")
 
-    struct DemoWorker {
+    struct DemoWorker: Sendable {
         var personID: UUID
         var gridIndex: Int
         var poor: Bool
         var scope: CertificateScope
     }
 
-    func seedWorkers(_ cast: DemoCast, passwordHash: String, on connection: PostgresConnection) async throws {
+    /// Households, persons and one worker login, with the tree's transaction.
+    func seedPeople(_ cast: DemoCast, passwordHash: String, on connection: PostgresConnection) async throws -> [DemoWorker] {
         let workers = try await self.seedHouseholds(cast, on: connection)
-        try await self.seedCertificates(workers, cast: cast, on: connection)
-        try await self.seedTrips(workers, cast: cast, on: connection)
         // One worker login for trying the worker's view; others activate with a grid worker's code.
         _ = try await self.accounts.createUser(.init(
             username: "worker01", displayName: "务工人员（演示）", password: nil, personID: workers[0].personID,
             roles: [(.worker, cast.grids[0].grid.id)], passwordHash: passwordHash
         ), by: cast.grids[0].gridWorker, on: connection)
+        return workers
+    }
+
+    /// Certificates village by village in parallel transactions (the round trips, not the
+    /// work, dominate), then the trips.
+    func seedWorkers(_ workers: [DemoWorker], cast: DemoCast) async throws {
+        let database = self.accounts.database
+        let numbers = try await database.transaction { try await self.workers.certificateNumbers(workers.count, on: $0) }
+        let byVillage = Dictionary(grouping: workers.indices) { cast.grids[workers[$0].gridIndex].village }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for indices in byVillage.values {
+                group.addTask {
+                    try await database.transaction { connection in
+                        try await self.seedCertificates(indices.map { workers[$0] }, numbers: indices.map { numbers[$0] }, cast: cast, on: connection)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await database.transaction { try await self.seedTrips(workers, cast: cast, on: $0) }
     }
 
     /// Households of three workers in every grid, the first of each grid a poor household;
@@ -85,14 +104,14 @@ extension DemoTownship {
     }
 
     /// Each worker's request filed by their grid worker, verified by them, passed by the health centre.
-    private func seedCertificates(_ workers: [DemoWorker], cast: DemoCast, on connection: PostgresConnection) async throws {
+    private func seedCertificates(_ workers: [DemoWorker], numbers: [String], cast: DemoCast, on connection: PostgresConnection) async throws {
         let transitions = self.workers.transitions
         let health = try cast.official("health")
         var requests: [UUID] = []
         requests.reserveCapacity(workers.count)
         for (index, worker) in workers.enumerated() {
             let places = worker.scope == .inProvince ? Self.inProvince : Self.outOfProvince
-            let place = places[index % places.count]
+            let place = places[(index + worker.gridIndex) % places.count]
             let outcome = try await self.workers.fileRequest(
                 personID: worker.personID, destination: .init(province: place.province, city: place.city, employer: place.employer),
                 by: cast.grids[worker.gridIndex].gridWorker, on: connection)
@@ -103,7 +122,6 @@ extension DemoTownship {
             _ = try await transitions.apply(CertificateRequest.self, id: requests[index], .verify(note: nil),
                                             by: cast.grids[worker.gridIndex].gridWorker, on: connection)
         }
-        let numbers = try await self.workers.certificateNumbers(requests.count, on: connection)
         for (index, id) in requests.enumerated() {
             _ = try await transitions.apply(CertificateRequest.self, id: id, .recordExam(.pass(certificateNumber: numbers[index])),
                                             by: health, on: connection)

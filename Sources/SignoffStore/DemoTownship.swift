@@ -42,7 +42,7 @@ public struct DemoTownship: Sendable {
             return Result(created: false, logins: Self.logins)
         }
         let hash = try self.accounts.hashPassword(password)
-        try await self.accounts.database.transaction { connection in
+        let (cast, workers) = try await self.accounts.database.transaction { connection in
             let township = try await organisation.createUnit(kind: .township, code: Self.townshipCode, name: "联合苗族乡", parentID: nil, on: connection)
             // The first administrator is created by the service itself, as `signoff user add` does.
             let bootstrap = Actor.bootstrap(township)
@@ -77,10 +77,11 @@ public struct DemoTownship: Sendable {
                 ), by: bootstrap, on: connection)
                 cast.officials[login.username] = try user.actor()
             }
-            // The processes, in the same transaction: a failed seed leaves an empty database to retry on.
-            try await self.seedWorkers(cast, passwordHash: hash, on: connection)
-            try await self.seedVehicles(cast, on: connection)
+            return (cast, try await self.seedPeople(cast, passwordHash: hash, on: connection))
         }
+        // The processes, one transaction per step, several villages at once.
+        try await self.seedWorkers(workers, cast: cast)
+        try await self.accounts.database.transaction { try await self.seedVehicles(cast, on: $0) }
         return Result(created: true, logins: Self.logins)
     }
 
