@@ -57,16 +57,21 @@ extension TownshipReport {
     public func table() -> String {
         var output = ["\(self.unitName) (\(self.unitPath)) — \(self.periodText)", ""]
         var section = ""
-        let width = self.lines.map { $0.figure.count }.max() ?? 0
+        let width = self.lines.map { Self.columns($0.figure) }.max() ?? 0
         for line in self.lines {
             if line.section != section {
                 if !section.isEmpty { output.append("") }
                 section = line.section
                 output.append(section)
             }
-            output.append("  " + line.figure.padding(toLength: width + 2, withPad: " ", startingAt: 0) + String(line.value))
+            output.append("  " + line.figure + String(repeating: " ", count: width + 2 - Self.columns(line.figure)) + String(line.value))
         }
         return output.joined(separator: "\n") + "\n"
+    }
+
+    /// Terminal columns of `text`: Chinese characters take two.
+    static func columns(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + ($1.value >= 0x2E80 ? 2 : 1) }
     }
 
     /// RFC 4180 CSV with a header: section,figure,value.
