@@ -14,10 +14,13 @@ public struct AccountLifecycle: AuditedMachine {
         public var username: String
         /// The unit whose administrators manage this account.
         public var homePath: UnitPath
+        /// A migrant worker's own account 务工人员, which the grid worker of their grid may create.
+        public var isWorkerAccount: Bool
 
-        public init(username: String, homePath: UnitPath) {
+        public init(username: String, homePath: UnitPath, isWorkerAccount: Bool = false) {
             self.username = username
             self.homePath = homePath
+            self.isWorkerAccount = isWorkerAccount
         }
     }
 
@@ -43,7 +46,9 @@ public struct AccountLifecycle: AuditedMachine {
     }
 
     public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
-        let acting = try Self.administrator(actor, for: start.homePath)
+        let acting = start.isWorkerAccount
+            ? try actor.assignment(asAnyOf: [.gridWorker, .admin], covering: start.homePath)
+            : try Self.administrator(actor, for: start.homePath)
         let machine = AccountLifecycle(state: .active, userID: id, username: start.username, homePath: start.homePath, reactivations: 0)
         return (machine, Effect(event: "create", actingAs: acting, payload: ["username": .string(start.username)]))
     }

@@ -13,6 +13,8 @@ public struct SignoffServices: Sendable {
     public let organisation: OrganisationStore
     public let isolation: IsolationStore
     public let vehicleEvents: VehicleEventConsumer
+    public let workers: WorkersStore
+    public let reports: ReportStore
     public let registry: PrometheusCollectorRegistry
     public let policies: PolicyCatalog
     public let vehicles: VehicleStore
@@ -28,6 +30,8 @@ public struct SignoffServices: Sendable {
         self.organisation = OrganisationStore(database: database)
         self.isolation = IsolationStore(transitions: self.transitions, policies: policies)
         self.vehicleEvents = VehicleEventConsumer(isolation: self.isolation)
+        self.workers = WorkersStore(transitions: self.transitions, policies: policies, accountSettings: accountSettings)
+        self.reports = ReportStore(database: database)
         self.registry = registry
         self.policies = policies
         self.vehicles = VehicleStore(transitions: self.transitions, policies: policies)
@@ -56,6 +60,8 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     PassesController(vehicles: services.vehicles, clock: services.transitions.clock).addRoutes(to: authenticated)
     AgriculturalPassesController(passes: services.agriculturalPasses, clock: services.transitions.clock).addRoutes(to: authenticated)
     ApprovalsController(inbox: services.inbox, organisation: services.organisation, clock: services.transitions.clock).addRoutes(to: authenticated)
+    WorkersController(workers: services.workers).addRoutes(to: router, authenticated: authenticated)
+    ReportsController(reports: services.reports).addRoutes(to: authenticated)
     return router
 }
 

@@ -116,7 +116,9 @@ public struct AccountStore: Sendable {
                 """, logger: self.logger)
         }
         _ = try await self.transitions.start(
-            AccountLifecycle.self, id: id, .init(username: new.username, homePath: home), by: actor,
+            AccountLifecycle.self, id: id,
+            .init(username: new.username, homePath: home, isWorkerAccount: new.personID != nil && new.roles.allSatisfy { $0.role == .worker }),
+            by: actor,
             metadata: RequestMetadata(requestID: metadata.requestID), on: connection
         )
         return try await self.user(id: id, on: connection)

@@ -27,9 +27,11 @@ public struct DemoTownship: Sendable {
     public static let townshipCode = "lianhe_xiang"
 
     let accounts: AccountStore
+    let workers: WorkersStore
 
-    public init(accounts: AccountStore) {
+    public init(accounts: AccountStore, workers: WorkersStore? = nil) {
         self.accounts = accounts
+        self.workers = workers ?? WorkersStore(transitions: accounts.transitions, policies: PolicyCatalog(), accountSettings: accounts.settings)
     }
 
     /// Builds the demo unless a township exists already; either way returns the logins.
@@ -40,12 +42,13 @@ public struct DemoTownship: Sendable {
             return Result(created: false, logins: Self.logins)
         }
         let hash = try self.accounts.hashPassword(password)
-        try await self.accounts.database.transaction { connection in
+        let (cast, workers) = try await self.accounts.database.transaction { connection in
             let township = try await organisation.createUnit(kind: .township, code: Self.townshipCode, name: "联合苗族乡", parentID: nil, on: connection)
             // The first administrator is created by the service itself, as `signoff user add` does.
             let bootstrap = Actor.bootstrap(township)
             var unitsByCode: [String: OrgUnit] = [Self.townshipCode: township]
             var gridNumber = 0
+            var cast = DemoCast(township: township)
             for (villageCode, villageName) in Self.villages {
                 let village = try await organisation.createUnit(kind: .village, code: villageCode, name: villageName, parentID: township.id, on: connection)
                 unitsByCode[villageCode] = village
@@ -58,21 +61,27 @@ public struct DemoTownship: Sendable {
                         let gridCode = String(format: "grid%02d", gridNumber)
                         let grid = try await organisation.createUnit(kind: .grid, code: gridCode, name: "第\(gridNumber)网格", parentID: group.id, on: connection)
                         unitsByCode[gridCode] = grid
-                        _ = try await self.accounts.createUser(.init(
+                        let gridWorker = try await self.accounts.createUser(.init(
                             username: String(format: "gw%02d", gridNumber), displayName: "网格员\(gridNumber)号", password: nil,
                             roles: [(.gridWorker, grid.id)], passwordHash: hash
                         ), by: bootstrap, on: connection)
+                        cast.grids.append((grid, villageCode, try gridWorker.actor()))
                     }
                 }
             }
-            for login in Self.logins where !login.username.hasPrefix("gw") {
+            for login in Self.logins where !login.username.hasPrefix("gw") && login.role != .worker {
                 guard let unit = unitsByCode[login.unit] else { continue }
-                _ = try await self.accounts.createUser(.init(
+                let user = try await self.accounts.createUser(.init(
                     username: login.username, displayName: "\(login.role.chineseName)（演示）", password: nil,
                     roles: [(login.role, unit.id)], passwordHash: hash
                 ), by: bootstrap, on: connection)
+                cast.officials[login.username] = try user.actor()
             }
+            return (cast, try await self.seedPeople(cast, passwordHash: hash, on: connection))
         }
+        // The processes, one transaction per step, several villages at once.
+        try await self.seedWorkers(workers, cast: cast)
+        try await self.accounts.database.transaction { try await self.seedVehicles(cast, on: $0) }
         return Result(created: true, logins: Self.logins)
     }
 
@@ -85,7 +94,34 @@ public struct DemoTownship: Sendable {
         Login(username: "lianhe_secretary", role: .branchSecretary, unit: "lianhe"),
         Login(username: "lianhe_g1_leader", role: .groupLeader, unit: "lianhe_g1"),
         Login(username: "gw01", role: .gridWorker, unit: "grid01"),
+        Login(username: "worker01", role: .worker, unit: "grid01"),
     ]
+}
+
+/// The demo's people: each grid with its grid worker, and the signers by username.
+struct DemoCast: Sendable {
+    var township: OrgUnit
+    /// In grid order: the grid, its village's code, its grid worker.
+    var grids: [(grid: OrgUnit, village: String, gridWorker: Actor)] = []
+    var officials: [String: Actor] = [:]
+
+    init(township: OrgUnit) {
+        self.township = township
+    }
+
+    func official(_ username: String) throws -> Actor {
+        guard let actor = self.officials[username] else { throw SignoffError.notFound("Demo account \(username)") }
+        return actor
+    }
+}
+
+extension UserSummary {
+    /// The user as an actor with their roles, for driving the demo through the stores.
+    func actor() throws -> Actor {
+        Actor(userID: self.id, displayName: self.displayName, assignments: try self.roles.map {
+            RoleAssignment(role: $0.role, unitID: $0.unitID, unitPath: try UnitPath($0.unitPath))
+        }, personID: self.personID)
+    }
 }
 
 extension Actor {

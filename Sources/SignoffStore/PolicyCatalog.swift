@@ -11,6 +11,7 @@ public final class PolicyCatalog: Sendable {
     public struct Policies: Sendable {
         public var vehicle: VehiclePolicy
         public var isolation: IsolationPolicy
+        public var workers: WorkerPolicy
     }
 
     private let current: Mutex<(folder: URL?, policies: Policies?)>
@@ -32,6 +33,9 @@ public final class PolicyCatalog: Sendable {
 
     /// The returnee isolation policy in force (`isolation.yaml`).
     public func isolationPolicy() throws -> IsolationPolicy { try self.policies().isolation }
+
+    /// The migrant-worker policy in force (`workers.yaml`).
+    public func workerPolicy() throws -> WorkerPolicy { try self.policies().workers }
 
     public func policies() throws -> Policies {
         if let policies = self.current.withLock({ $0.policies }) { return policies }
@@ -57,7 +61,8 @@ public final class PolicyCatalog: Sendable {
     static func read(in folder: URL) throws -> Policies {
         Policies(
             vehicle: try Self.readFile(VehiclePolicy.defaultFileName, in: folder) { try VehiclePolicy.load(yaml: $0, file: $1) },
-            isolation: try Self.readFile(IsolationPolicy.defaultFileName, in: folder) { try IsolationPolicy.load(yaml: $0, file: $1) }
+            isolation: try Self.readFile(IsolationPolicy.defaultFileName, in: folder) { try IsolationPolicy.load(yaml: $0, file: $1) },
+            workers: try Self.readFile(WorkerPolicy.defaultFileName, in: folder) { try WorkerPolicy.load(yaml: $0, file: $1) }
         )
     }
 

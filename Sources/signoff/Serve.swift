@@ -35,13 +35,13 @@ struct Serve: AsyncParsableCommand {
                     try await database.waitUntilReachable()
                     try await migrator.migrate(database)
                     guard let password = demoPassword else { return [] }
-                    let result = try await DemoTownship(accounts: services.accounts).seed(password: password)
+                    let result = try await DemoTownship(accounts: services.accounts, workers: services.workers).seed(password: password)
                     var banner = [result.created ? "Demo township 联合苗族乡 created." : "Demo township already present."]
                     banner.append("Demo logins (password: \(password)):")
                     for login in result.logins {
                         banner.append("  \(login.username.padding(toLength: 18, withPad: " ", startingAt: 0)) \(login.role.rawValue) \(login.role.chineseName) at \(login.unit)")
                     }
-                    banner.append("  gw01 … gw84 are the grid workers of the 84 grids.")
+                    banner.append("  gw01 … gw84 are the grid workers of the 84 grids. The figures: GET /reports/township or `signoff report`.")
                     return banner
                 },
                 onServerRunning: { port, banner in

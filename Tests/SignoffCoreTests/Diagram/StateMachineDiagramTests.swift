@@ -8,7 +8,7 @@ import Testing
 @Suite struct StateMachineDiagramTests {
     static let diagrams: [StateMachineDiagram] = [
         ParkingPledge.diagram, KeyCustody.diagram, PassApplication.diagram, AgriculturalPass.diagram,
-        ReturneeIsolation.diagram,
+        ReturneeIsolation.diagram, CertificateRequest.diagram, TransportTrip.diagram,
     ]
 
     @Test(arguments: Self.diagrams.map(\.kind))
@@ -129,6 +129,43 @@ import Testing
         var selfPaid = try walk(Fixture.returnee(infractions: tenPoints), infraction: .noIsolationBarrier)
         try trace.step(&selfPaid, .release(note: nil), by: Fixture.gridWorker, at: end)
         #expect(trace.seen == Trace.declared(ReturneeIsolation.diagram))
+    }
+}
+
+// MARK: - Workers
+extension StateMachineDiagramTests {
+    @Test func certificateRequestEdgesMatchBehaviour() throws {
+        var trace = Trace()
+        let start = CertificateRequestTests.start()
+        var passed: CertificateRequest = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&passed, .verify(note: nil), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&passed, .recordExam(.pass(certificateNumber: "1")), by: Fixture.healthOfficer, at: Fixture.t0)
+        var failed: CertificateRequest = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&failed, .verify(note: nil), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&failed, .recordExam(.fail(reason: "x")), by: Fixture.healthOfficer, at: Fixture.t0)
+        var early: CertificateRequest = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&early, .cancel(reason: nil), by: Fixture.gridWorker, at: Fixture.t0)
+        var late: CertificateRequest = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&late, .verify(note: nil), by: Fixture.gridWorker, at: Fixture.t0)
+        try trace.step(&late, .cancel(reason: nil), by: Fixture.gridWorker, at: Fixture.t0)
+        #expect(trace.seen == Trace.declared(CertificateRequest.diagram))
+    }
+
+    @Test func transportTripEdgesMatchBehaviour() throws {
+        var trace = Trace()
+        let start = TransportTripTests.start()
+        var arrived: TransportTrip = try trace.start(start, id: UUID(), by: Fixture.branchSecretary, at: Fixture.t0)
+        try trace.step(&arrived, .approve(note: nil), by: Fixture.chiefLeader, at: Fixture.t0)
+        try trace.step(&arrived, .depart(boarded: 3), by: Fixture.branchSecretary, at: Fixture.t0)
+        try trace.step(&arrived, .arrive(note: nil), by: Fixture.branchSecretary, at: Fixture.t0)
+        var rejected: TransportTrip = try trace.start(start, id: UUID(), by: Fixture.branchSecretary, at: Fixture.t0)
+        try trace.step(&rejected, .reject(reason: "x"), by: Fixture.chiefLeader, at: Fixture.t0)
+        var early: TransportTrip = try trace.start(start, id: UUID(), by: Fixture.branchSecretary, at: Fixture.t0)
+        try trace.step(&early, .cancel(reason: "x"), by: Fixture.branchSecretary, at: Fixture.t0)
+        var late: TransportTrip = try trace.start(start, id: UUID(), by: Fixture.branchSecretary, at: Fixture.t0)
+        try trace.step(&late, .approve(note: nil), by: Fixture.chiefLeader, at: Fixture.t0)
+        try trace.step(&late, .cancel(reason: "x"), by: Fixture.branchSecretary, at: Fixture.t0)
+        #expect(trace.seen == Trace.declared(TransportTrip.diagram))
     }
 }
 

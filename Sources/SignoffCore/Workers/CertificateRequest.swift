@@ -1,0 +1,250 @@
+import Foundation
+
+/// A migrant worker's request for a health certificate 健康证: filed by the worker or their
+/// grid worker, verified by the village (identity and residence), examined by the health
+/// centre 卫生院, which either issues a numbered certificate or records a fail.
+///
+/// The requester may cancel before the exam. A person has at most one open request.
+/// Expiry is not an event: a certificate past `validUntil` reads as expired.
+public struct CertificateRequest: AuditedMachine {
+    public enum State: String, Sendable, Codable, Hashable, CaseIterable {
+        case filed
+        case verified
+        case certified
+        case failed
+        case cancelled
+    }
+
+    /// Where the request stands for a reader, with expiry computed from the time.
+    public enum DisplayStatus: String, Sendable, Hashable {
+        case filed, verified, certified, expired, failed, cancelled
+    }
+
+    public struct Destination: Sendable, Codable, Hashable {
+        public var province: String
+        public var city: String
+        public var employer: String?
+
+        public init(province: String, city: String, employer: String?) {
+            self.province = province
+            self.city = city
+            self.employer = employer
+        }
+    }
+
+    public struct Start: Sendable {
+        public var personID: UUID
+        public var householdID: UUID
+        public var gridPath: UnitPath
+        public var destination: Destination
+        public var policy: WorkerPolicy
+
+        public init(personID: UUID, householdID: UUID, gridPath: UnitPath, destination: Destination, policy: WorkerPolicy) {
+            self.personID = personID
+            self.householdID = householdID
+            self.gridPath = gridPath
+            self.destination = destination
+            self.policy = policy
+        }
+    }
+
+    public enum ExamResult: Sendable, Equatable {
+        /// The store allocates the number, unique per township, in the same transaction.
+        case pass(certificateNumber: String)
+        case fail(reason: String?)
+    }
+
+    public enum Command: Sendable, Equatable {
+        case verify(note: String?)
+        case recordExam(ExamResult)
+        case cancel(reason: String?)
+    }
+
+    public static let kind = "certificate_request"
+    /// Who verifies identity and residence for the village.
+    public static let verifierRoles: [Role] = [.gridWorker, .branchSecretary]
+
+    public private(set) var state: State
+    public let requestID: UUID
+    public let personID: UUID
+    public let householdID: UUID
+    public let gridPath: UnitPath
+    public let destination: Destination
+    public let scope: CertificateScope
+    public let policyVersion: String
+    public let validityDays: Int
+    public let filedAt: Date
+    public let filedBy: UUID
+    public private(set) var verifiedAt: Date?
+    public private(set) var verifiedBy: UUID?
+    public private(set) var examinedAt: Date?
+    public private(set) var examinedBy: UUID?
+    public private(set) var certificateNumber: String?
+    public private(set) var issuedAt: Date?
+    public private(set) var validUntil: Date?
+    public private(set) var failReason: String?
+    public private(set) var cancelledAt: Date?
+    public private(set) var cancelReason: String?
+
+    public var stateName: String { self.state.rawValue }
+
+    public var isOpen: Bool { self.state == .filed || self.state == .verified }
+
+    public var exclusiveKey: String? { self.isOpen ? "person:\(self.personID.uuidString.lowercased())" : nil }
+
+    public var projection: Projection {
+        let pending: Role? = switch self.state {
+        case .filed: .gridWorker
+        case .verified: .healthOfficer
+        case .certified, .failed, .cancelled: nil
+        }
+        return Projection(unitPath: self.gridPath, pendingRole: pending,
+                          pendingSince: self.state == .verified ? self.verifiedAt : (pending == nil ? nil : self.filedAt),
+                          dueAt: self.state == .certified ? self.validUntil : nil,
+                          policyVersion: self.policyVersion, subjectRef: self.personID)
+    }
+
+    public func isExpired(at now: Date) -> Bool {
+        guard self.state == .certified, let until = self.validUntil else { return false }
+        return now >= until
+    }
+
+    public func displayStatus(at now: Date) -> DisplayStatus {
+        switch self.state {
+        case .filed: .filed
+        case .verified: .verified
+        case .certified: self.isExpired(at: now) ? .expired : .certified
+        case .failed: .failed
+        case .cancelled: .cancelled
+        }
+    }
+
+    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+        let acting = try Self.requester(actor, personID: start.personID, gridPath: start.gridPath)
+        let province = try VehicleFormat.required(start.destination.province, field: "destination_province", what: "The destination province 目的地省份", limit: 50)
+        let city = try VehicleFormat.required(start.destination.city, field: "destination_city", what: "The destination city 目的地城市", limit: 50)
+        let employer = try VehicleFormat.optional(start.destination.employer, field: "employer", what: "The employer 用工单位", limit: 200)
+        let destination = Destination(province: province, city: city, employer: employer)
+        let scope = start.policy.scope(forProvince: province)
+        let request = CertificateRequest(
+            state: .filed, requestID: id, personID: start.personID, householdID: start.householdID, gridPath: start.gridPath,
+            destination: destination, scope: scope, policyVersion: start.policy.version,
+            validityDays: start.policy.certificateValidityDays, filedAt: now, filedBy: actor.userID)
+        var payload: [String: JSONValue] = [
+            "person_id": .string(start.personID.uuidString), "destination_province": .string(province),
+            "destination_city": .string(city), "scope": .string(scope.rawValue),
+        ]
+        if let employer { payload["employer"] = .string(employer) }
+        return (request, Effect(event: "file", actingAs: acting, payload: payload))
+    }
+
+    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+        switch command {
+        case .verify(let note): try self.verify(note: note, by: actor, at: now)
+        case .recordExam(let result): try self.recordExam(result, by: actor, at: now)
+        case .cancel(let reason): try self.cancel(reason: reason, by: actor, at: now)
+        }
+    }
+
+    /// The village confirms identity and residence (身份和居住核实).
+    public mutating func verify(note: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+        let acting = try actor.assignment(asAnyOf: Self.verifierRoles, covering: self.gridPath)
+        guard self.state == .filed else { throw .invalidTransition("verify", from: self.stateName) }
+        self.state = .verified
+        self.verifiedAt = now
+        self.verifiedBy = actor.userID
+        var payload: [String: JSONValue] = [:]
+        if let note = note?.trimmedReason { payload["note"] = .string(note) }
+        return Effect(event: "verify", actingAs: acting, payload: payload)
+    }
+
+    /// The health centre's exam: a pass issues the certificate, a fail needs its reason.
+    public mutating func recordExam(_ result: ExamResult, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+        let acting = try actor.assignment(as: .healthOfficer, covering: self.gridPath)
+        switch result {
+        case .pass(let number):
+            let number = try VehicleFormat.required(number, field: "certificate_number", what: "The certificate number", limit: 64)
+            guard self.state == .verified else { throw .invalidTransition("pass", from: self.stateName) }
+            let until = now.addingTimeInterval(VehicleFormat.days(self.validityDays))
+            self.state = .certified
+            self.examinedAt = now
+            self.examinedBy = actor.userID
+            self.certificateNumber = number
+            self.issuedAt = now
+            self.validUntil = until
+            return Effect(event: "pass", actingAs: acting, payload: [
+                "certificate_number": .string(number), "scope": .string(self.scope.rawValue),
+                "valid_until": .string(VehicleFormat.timestamp(until)),
+            ])
+        case .fail(let reason):
+            let reason = try requireReason(reason)
+            guard self.state == .verified else { throw .invalidTransition("fail", from: self.stateName) }
+            self.state = .failed
+            self.examinedAt = now
+            self.examinedBy = actor.userID
+            self.failReason = reason
+            return Effect(event: "fail", actingAs: acting, reason: reason)
+        }
+    }
+
+    /// The requester (the worker, or their grid worker) withdraws before the exam.
+    public mutating func cancel(reason: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+        let acting = try Self.requester(actor, personID: self.personID, gridPath: self.gridPath)
+        guard self.isOpen else { throw .invalidTransition("cancel", from: self.stateName) }
+        self.state = .cancelled
+        self.cancelledAt = now
+        self.cancelReason = reason?.trimmedReason
+        return Effect(event: "cancel", actingAs: acting, reason: self.cancelReason)
+    }
+
+    /// The worker themself (their own person record) or a grid worker of their grid.
+    static func requester(_ actor: Actor, personID: UUID, gridPath: UnitPath) throws(SignoffError) -> RoleAssignment {
+        if actor.personID == personID, let own = actor.assignments.first(where: { $0.role == .worker && $0.covers(gridPath) }) {
+            return own
+        }
+        return try actor.assignment(as: .gridWorker, covering: gridPath)
+    }
+
+    private init(
+        state: State, requestID: UUID, personID: UUID, householdID: UUID, gridPath: UnitPath, destination: Destination,
+        scope: CertificateScope, policyVersion: String, validityDays: Int, filedAt: Date, filedBy: UUID
+    ) {
+        self.state = state
+        self.requestID = requestID
+        self.personID = personID
+        self.householdID = householdID
+        self.gridPath = gridPath
+        self.destination = destination
+        self.scope = scope
+        self.policyVersion = policyVersion
+        self.validityDays = validityDays
+        self.filedAt = filedAt
+        self.filedBy = filedBy
+    }
+}
+
+// MARK: - DiagrammedMachine
+extension CertificateRequest: DiagrammedMachine {
+    public static let title = "健康证 worker health certificate"
+
+    public static let transitions: [Transition<State>] = [
+        Transition(nil, "file", .filed, when: "worker or grid worker, one open per person"),
+        Transition(.filed, "verify", .verified, when: "grid worker or branch secretary"),
+        Transition(.verified, "pass", .certified, when: "health centre, certificate number"),
+        Transition(.verified, "fail", .failed, when: "health centre, reason"),
+        Transition(.filed, "cancel", .cancelled, when: "requester"),
+        Transition(.verified, "cancel", .cancelled, when: "requester, before the exam"),
+    ]
+
+    public static let finalStates: [State] = [.certified, .failed, .cancelled]
+
+    public static func describe(_ state: State) -> String {
+        switch state {
+        case .filed: "待核实 filed"
+        case .verified: "待体检 verified"
+        case .certified: "已发证 certified (expired after valid_until)"
+        case .failed: "体检未通过 failed"
+        case .cancelled: "已撤回 cancelled"
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import SignoffCore
+import SignoffHTTP
+@testable import SignoffStore
+
+@Suite("The demo township reproduces the published figures", .timeLimit(.minutes(2)))
+struct DemoReportTests {
+    @Test func afterSeedingTheReportShowsThePublishedFiguresAndTheAuditHolds() async throws {
+        let endpoint = try await TestCluster.shared.freshDatabase()
+        try await Database.with(endpoint: endpoint, maxConnections: 4, logger: TestCluster.logger) { database in
+            let services = SignoffServices(database: database, clock: ManualClock(TestWorld.start), accountSettings: TestWorld.accountSettings())
+            let demo = DemoTownship(accounts: services.accounts, workers: services.workers)
+            let started = ContinuousClock.now
+            let result = try await demo.seed(password: "demo password")
+            let took = ContinuousClock.now - started
+            #expect(result.created)
+            #expect(took < .seconds(30), "seeding took \(took)")
+
+            let township = try #require(try await services.organisation.units(under: nil, kind: .township).first)
+            let report = try await services.reports.township(under: township.path, period: .init())
+            // Published in the source: 84 grids and grid workers; 1,566 exams and certificates,
+            // 303 inside Sichuan and 1,263 outside; 2 trips carrying 30 workers, 5 from poor households.
+            #expect(report.grids == 84)
+            #expect(report.gridWorkers == 84)
+            #expect(report.exams == 1_566)
+            #expect(report.certificatesIssued == 1_566)
+            #expect(report.certificatesInProvince == 303)
+            #expect(report.certificatesOutOfProvince == 1_263)
+            #expect(report.trips == 2)
+            #expect(report.workersCarried == 30)
+            #expect(report.poorHouseholdWorkers == 5)
+
+            let verification = try await database.withConnection { try await AuditLog.verify(on: $0, logger: database.logger) }
+            #expect(verification.isIntact, "\(String(describing: verification.firstBrokenRow)) \(verification.subjectProblems.prefix(3))")
+            #expect(verification.rowsChecked > 3 * 1_566)
+
+            // Seeding again changes nothing.
+            #expect(try await demo.seed(password: "demo password").created == false)
+            #expect(try await services.reports.township(under: township.path, period: .init()) == report)
+
+            // The CSV the CLI prints parses back into the same figures.
+            let rows = CSV.parse(report.csv())
+            #expect(rows.first?.fields == ["section", "figure", "value"])
+            #expect(rows.dropFirst().allSatisfy { $0.fields.count == 3 && Int($0.fields[2]) != nil })
+            let values = Dictionary(rows.dropFirst().map { ($0.fields[1], Int($0.fields[2]) ?? -1) }, uniquingKeysWith: { $1 })
+            #expect(values["体检 exams"] == 1_566)
+            #expect(values["省内 inside Sichuan"] == 303)
+            #expect(values["省外 outside Sichuan"] == 1_263)
+            #expect(values["务工人员 workers carried"] == 30)
+            #expect(report.table().contains("1566"))
+        }
+    }
+
+    @Test func csvQuotesFieldsThatNeedIt() throws {
+        var report = TownshipReport(
+            unitPath: "x", unitName: "x", period: .init(), grids: 1, gridWorkers: 1, households: 0, poorHouseholds: 0,
+            pledgesActive: 0, pledgesReleased: 0, keysHeld: 0, passesByState: ["odd, \"state\"": 2], agriculturalPassesIssued: 0,
+            exams: 0, certificatesIssued: 0, certificatesInProvince: 0, certificatesOutOfProvince: 0, trips: 0,
+            workersCarried: 0, poorHouseholdWorkers: 0, returneesByIsolation: [:])
+        report.grids = 7
+        let rows = CSV.parse(report.csv())
+        #expect(rows.contains { $0.fields == ["通行证 travel passes", "odd, \"state\"", "2"] })
+        #expect(rows.contains { $0.fields == ["网格 grids", "网格 grids", "7"] })
+        #expect(rows.allSatisfy { $0.fields.count == 3 })
+    }
+}
