@@ -20,7 +20,7 @@ extension TownshipReport {
             line("钥匙代管 key custody", "代管中 keys held", self.keysHeld),
         ]
         for state in Self.ordered(self.passesByState, first: ["pending", "effective", "rejected", "withdrawn"]) {
-            lines.append(line("通行证 travel passes", state, self.passesByState[state] ?? 0))
+            lines.append(line("通行证 travel passes", Self.label(state), self.passesByState[state] ?? 0))
         }
         lines += [
             line("农用车通行证明 agricultural passes", "已开具 issued", self.agriculturalPassesIssued),
@@ -33,9 +33,18 @@ extension TownshipReport {
             line("定向运输 directed transport", "贫困户务工人员 poor-household workers", self.poorHouseholdWorkers),
         ]
         for placement in Self.ordered(self.returneesByIsolation, first: ["home", "central_compulsory", "central_self_paid"]) {
-            lines.append(line("返乡人员 returnees", placement, self.returneesByIsolation[placement] ?? 0))
+            lines.append(line("返乡人员 returnees", Self.label(placement), self.returneesByIsolation[placement] ?? 0))
         }
         return lines
+    }
+
+    /// The source document's term for a state or placement, with the stored name.
+    static func label(_ key: String) -> String {
+        let terms = [
+            "pending": "审批中", "effective": "已生效", "rejected": "已退回", "withdrawn": "已撤回",
+            "home": "居家隔离", "central_compulsory": "集中强制隔离", "central_self_paid": "自费集中隔离",
+        ]
+        return terms[key].map { "\($0) \(key)" } ?? key
     }
 
     /// The known keys in their order, then any others alphabetically.
