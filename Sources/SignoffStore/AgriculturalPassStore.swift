@@ -36,23 +36,31 @@ public struct AgriculturalPassStore: Sendable {
         _ request: Request, by actor: Actor, metadata: RequestMetadata,
         render: @escaping TransitionStore.Render<AgriculturalPass>
     ) async throws -> TransitionOutcome<AgriculturalPass> {
-        let policy = try self.policies.vehiclePolicy()
-        return try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
-            let rows = try await connection.query("""
-                SELECT u.path::text FROM households h JOIN units u ON u.id = h.grid_id WHERE h.id = \(request.householdID)
-                """, logger: self.logger)
-            var gridPath: UnitPath?
-            for try await path in rows.decode(String.self) { gridPath = try UnitPath(path) }
-            guard let gridPath else {
-                throw SignoffError(.invalidValue, "The household \(request.householdID) is not registered.", extra: ["field": "household_id"])
-            }
-            return try await self.transitions.start(
-                AgriculturalPass.self,
-                AgriculturalPass.Start(householdID: request.householdID, gridPath: gridPath,
-                                       vehicleDescription: request.vehicleDescription, plate: request.plate,
-                                       purpose: request.purpose, route: request.route, policy: policy),
-                by: actor, metadata: metadata, render: render, on: connection)
+        try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
+            try await self.request(request, by: actor, metadata: metadata, render: render, on: connection)
         }
+    }
+
+    /// The same inside a transaction the caller holds (the demo files many in one).
+    func request(
+        _ request: Request, by actor: Actor, metadata: RequestMetadata = .init(),
+        render: TransitionStore.Render<AgriculturalPass>? = nil, on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<AgriculturalPass> {
+        let policy = try self.policies.vehiclePolicy()
+        let rows = try await connection.query("""
+            SELECT u.path::text FROM households h JOIN units u ON u.id = h.grid_id WHERE h.id = \(request.householdID)
+            """, logger: self.logger)
+        var gridPath: UnitPath?
+        for try await path in rows.decode(String.self) { gridPath = try UnitPath(path) }
+        guard let gridPath else {
+            throw SignoffError(.invalidValue, "The household \(request.householdID) is not registered.", extra: ["field": "household_id"])
+        }
+        return try await self.transitions.start(
+            AgriculturalPass.self,
+            AgriculturalPass.Start(householdID: request.householdID, gridPath: gridPath,
+                                   vehicleDescription: request.vehicleDescription, plate: request.plate,
+                                   purpose: request.purpose, route: request.route, policy: policy),
+            by: actor, metadata: metadata, render: render, on: connection)
     }
 
     /// Issues the pass with the next serial of the township and year, taken in the same transaction.
@@ -60,14 +68,22 @@ public struct AgriculturalPassStore: Sendable {
         id: UUID, by actor: Actor, metadata: RequestMetadata, render: @escaping TransitionStore.Render<AgriculturalPass>
     ) async throws -> TransitionOutcome<AgriculturalPass> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
-            let pass = try await self.transitions.load(AgriculturalPass.self, id: id, on: connection)
-            // Only a pass still waiting takes a number; otherwise the machine refuses (or the key replays).
-            let serial = pass.machine.state == .requested
-                ? try await self.nextSerial(on: connection) : (pass.machine.serialNumber ?? "—")
-            return try await self.transitions.apply(AgriculturalPass.self, id: id, expectedVersion: pass.version,
-                                                    .issue(serialNumber: serial), by: actor, metadata: metadata,
-                                                    render: render, on: connection)
+            try await self.issue(id: id, by: actor, metadata: metadata, render: render, on: connection)
         }
+    }
+
+    /// The same inside a transaction the caller holds.
+    func issue(
+        id: UUID, by actor: Actor, metadata: RequestMetadata = .init(),
+        render: TransitionStore.Render<AgriculturalPass>? = nil, on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<AgriculturalPass> {
+        let pass = try await self.transitions.load(AgriculturalPass.self, id: id, on: connection)
+        // Only a pass still waiting takes a number; otherwise the machine refuses (or the key replays).
+        let serial = pass.machine.state == .requested
+            ? try await self.nextSerial(on: connection) : (pass.machine.serialNumber ?? "—")
+        return try await self.transitions.apply(AgriculturalPass.self, id: id, expectedVersion: pass.version,
+                                                .issue(serialNumber: serial), by: actor, metadata: metadata,
+                                                render: render, on: connection)
     }
 
     public func act(

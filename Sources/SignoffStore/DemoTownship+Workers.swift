@@ -158,11 +158,3 @@ extension DemoTownship {
         "\(Self.surnames[number % Self.surnames.count])\(Self.givenNames[(number / Self.surnames.count) % Self.givenNames.count])\(Self.givenNames[(number / 150) % Self.givenNames.count])"
     }
 }
-
-// MARK: - Vehicle hook
-extension DemoTownship {
-    /// Hook for the vehicle workflows (issue 3): 219 agricultural passes 农用车通行证明, pledges,
-    /// keys and travel passes at each stage of the five-level chain, driven through the
-    /// vehicle stores on `connection`. Empty until those stores are merged.
-    func seedVehicles(_ cast: DemoCast, on connection: PostgresConnection) async throws {}
-}

@@ -85,7 +85,8 @@ public struct DemoTownship: Sendable {
         return Result(created: true, logins: Self.logins)
     }
 
-    /// One account per role; grid workers gw01…gw84 exist for every grid.
+    /// One account per role, and a branch secretary 支部书记 for every village (they issue its
+    /// agricultural passes); grid workers gw01…gw84 exist for every grid.
     public static let logins: [Login] = [
         Login(username: "admin", role: .admin, unit: townshipCode),
         Login(username: "chief", role: .chiefLeader, unit: townshipCode),
@@ -93,6 +94,11 @@ public struct DemoTownship: Sendable {
         Login(username: "lianhe_stationed", role: .villageLeader, unit: "lianhe"),
         Login(username: "lianhe_secretary", role: .branchSecretary, unit: "lianhe"),
         Login(username: "lianhe_g1_leader", role: .groupLeader, unit: "lianhe_g1"),
+        Login(username: "minzhu_secretary", role: .branchSecretary, unit: "minzhu"),
+        Login(username: "tuanjie_secretary", role: .branchSecretary, unit: "tuanjie"),
+        Login(username: "heping_secretary", role: .branchSecretary, unit: "heping"),
+        Login(username: "xinmin_secretary", role: .branchSecretary, unit: "xinmin"),
+        Login(username: "longtang_secretary", role: .branchSecretary, unit: "longtang"),
         Login(username: "gw01", role: .gridWorker, unit: "grid01"),
         Login(username: "worker01", role: .worker, unit: "grid01"),
     ]

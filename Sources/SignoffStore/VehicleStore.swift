@@ -53,27 +53,35 @@ public struct VehicleStore: Sendable {
         _ registration: Registration, by actor: Actor, metadata: RequestMetadata,
         render: @escaping TransitionStore.Render<ParkingPledge>
     ) async throws -> TransitionOutcome<ParkingPledge> {
-        let policy = try self.policies.vehiclePolicy()
-        return try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
-            let owner = try await self.owner(registration.ownerPersonID, on: connection)
-            let vehicleID = UUID()
-            let outcome = try await self.transitions.start(
-                ParkingPledge.self,
-                ParkingPledge.Start(vehicleID: vehicleID, plate: registration.plate, ownerPersonID: registration.ownerPersonID,
-                                    householdID: owner.householdID, parkingPlace: registration.parkingPlace,
-                                    gridPath: owner.gridPath, policy: policy),
-                by: actor, metadata: metadata, render: render, on: connection)
-            guard case .applied(let transitioned, _) = outcome else { return outcome }
-            let pledge = transitioned.stored.machine
-            try await connection.query("""
-                INSERT INTO vehicles (id, plate, plate_kind, owner_person_id, household_id, grid_id, grid_path,
-                                      parking_place, registered_by, registered_at)
-                VALUES (\(vehicleID), \(pledge.plate.text), \(pledge.plate.kind.rawValue), \(pledge.ownerPersonID),
-                        \(pledge.householdID), \(owner.gridID), \(owner.gridPath.description)::ltree, \(pledge.parkingPlace),
-                        \(actor.userID), \(pledge.parkedSince))
-                """, logger: self.logger)
-            return outcome
+        try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
+            try await self.register(registration, by: actor, metadata: metadata, render: render, on: connection)
         }
+    }
+
+    /// The same inside a transaction the caller holds (the demo batches many).
+    func register(
+        _ registration: Registration, by actor: Actor, metadata: RequestMetadata = .init(),
+        render: TransitionStore.Render<ParkingPledge>? = nil, on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<ParkingPledge> {
+        let policy = try self.policies.vehiclePolicy()
+        let owner = try await self.owner(registration.ownerPersonID, on: connection)
+        let vehicleID = UUID()
+        let outcome = try await self.transitions.start(
+            ParkingPledge.self,
+            ParkingPledge.Start(vehicleID: vehicleID, plate: registration.plate, ownerPersonID: registration.ownerPersonID,
+                                householdID: owner.householdID, parkingPlace: registration.parkingPlace,
+                                gridPath: owner.gridPath, policy: policy),
+            by: actor, metadata: metadata, render: render, on: connection)
+        guard case .applied(let transitioned, _) = outcome else { return outcome }
+        let pledge = transitioned.stored.machine
+        try await connection.query("""
+            INSERT INTO vehicles (id, plate, plate_kind, owner_person_id, household_id, grid_id, grid_path,
+                                  parking_place, registered_by, registered_at)
+            VALUES (\(vehicleID), \(pledge.plate.text), \(pledge.plate.kind.rawValue), \(pledge.ownerPersonID),
+                    \(pledge.householdID), \(owner.gridID), \(owner.gridPath.description)::ltree, \(pledge.parkingPlace),
+                    \(actor.userID), \(pledge.parkedSince))
+            """, logger: self.logger)
+        return outcome
     }
 
     /// A new pledge for a vehicle already registered (parked again after its pass ended).
@@ -123,15 +131,25 @@ public struct VehicleStore: Sendable {
         by actor: Actor, metadata: RequestMetadata, render: @escaping TransitionStore.Render<KeyCustody>
     ) async throws -> TransitionOutcome<KeyCustody> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
-            let holder = try await self.custodian(custodian, actor: actor, on: connection)
-            let deposit = KeyCustody.Deposit(custodian: holder, receiptNumber: receiptNumber, storagePlace: storagePlace)
-            if let custodyID = try await self.openCustodyID(vehicleID: vehicleID, on: connection) {
-                return try await self.transitions.apply(KeyCustody.self, id: custodyID, .deposit(deposit), by: actor,
-                                                        metadata: metadata, render: render, on: connection)
-            }
-            return try await self.startCustody(vehicleID: vehicleID, opening: .deposit(deposit), by: actor, metadata: metadata,
-                                               render: render, on: connection)
+            try await self.depositKey(vehicleID: vehicleID, custodian: custodian, receiptNumber: receiptNumber,
+                                      storagePlace: storagePlace, by: actor, metadata: metadata, render: render, on: connection)
         }
+    }
+
+    /// The same inside a transaction the caller holds (the demo batches many).
+    func depositKey(
+        vehicleID: UUID, custodian: CustodianChoice, receiptNumber: String, storagePlace: String,
+        by actor: Actor, metadata: RequestMetadata = .init(), render: TransitionStore.Render<KeyCustody>? = nil,
+        on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<KeyCustody> {
+        let holder = try await self.custodian(custodian, actor: actor, on: connection)
+        let deposit = KeyCustody.Deposit(custodian: holder, receiptNumber: receiptNumber, storagePlace: storagePlace)
+        if let custodyID = try await self.openCustodyID(vehicleID: vehicleID, on: connection) {
+            return try await self.transitions.apply(KeyCustody.self, id: custodyID, .deposit(deposit), by: actor,
+                                                    metadata: metadata, render: render, on: connection)
+        }
+        return try await self.startCustody(vehicleID: vehicleID, opening: .deposit(deposit), by: actor, metadata: metadata,
+                                           render: render, on: connection)
     }
 
     /// Records that the owner refused to hand the key over; published for the points ledger.
@@ -140,13 +158,21 @@ public struct VehicleStore: Sendable {
         render: @escaping TransitionStore.Render<KeyCustody>
     ) async throws -> TransitionOutcome<KeyCustody> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
-            if let custodyID = try await self.openCustodyID(vehicleID: vehicleID, on: connection) {
-                let current = try await self.transitions.load(KeyCustody.self, id: custodyID, on: connection)
-                throw SignoffError.invalidTransition("decline", from: current.machine.stateName)
-            }
-            return try await self.startCustody(vehicleID: vehicleID, opening: .decline(note: note), by: actor,
-                                               metadata: metadata, render: render, on: connection)
+            try await self.declineKey(vehicleID: vehicleID, note: note, by: actor, metadata: metadata, render: render, on: connection)
         }
+    }
+
+    /// The same inside a transaction the caller holds (the demo batches many).
+    func declineKey(
+        vehicleID: UUID, note: String?, by actor: Actor, metadata: RequestMetadata = .init(),
+        render: TransitionStore.Render<KeyCustody>? = nil, on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<KeyCustody> {
+        if let custodyID = try await self.openCustodyID(vehicleID: vehicleID, on: connection) {
+            let current = try await self.transitions.load(KeyCustody.self, id: custodyID, on: connection)
+            throw SignoffError.invalidTransition("decline", from: current.machine.stateName)
+        }
+        return try await self.startCustody(vehicleID: vehicleID, opening: .decline(note: note), by: actor,
+                                           metadata: metadata, render: render, on: connection)
     }
 
     public func transferKey(
@@ -168,20 +194,28 @@ public struct VehicleStore: Sendable {
         vehicleID: UUID, by actor: Actor, metadata: RequestMetadata, render: @escaping TransitionStore.Render<KeyCustody>
     ) async throws -> TransitionOutcome<KeyCustody> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
-            let custodyID = try await self.requireOpenCustody(vehicleID: vehicleID, on: connection)
-            let custody = try await self.transitions.load(KeyCustody.self, id: custodyID, on: connection)
-            let rows = try await connection.query("""
-                SELECT EXISTS (SELECT 1 FROM instances WHERE kind = \(PassApplication.kind) AND subject_ref = \(vehicleID)
-                                                        AND state_name = \(PassApplication.State.effective.rawValue)),
-                       EXISTS (SELECT 1 FROM instances WHERE kind = \(ParkingPledge.kind) AND id = \(custody.machine.pledgeID)
-                                                        AND state_name = \(ParkingPledge.State.released.rawValue))
-                """, logger: self.logger)
-            var found = (false, false)
-            for try await row in rows.decode((Bool, Bool).self) { found = row }
-            return try await self.transitions.apply(
-                KeyCustody.self, id: custodyID, .returnToOwner(passEffective: found.0, pledgeReleased: found.1),
-                by: actor, metadata: metadata, render: render, on: connection)
+            try await self.returnKey(vehicleID: vehicleID, by: actor, metadata: metadata, render: render, on: connection)
         }
+    }
+
+    /// The same inside a transaction the caller holds (the demo batches many).
+    func returnKey(
+        vehicleID: UUID, by actor: Actor, metadata: RequestMetadata = .init(), render: TransitionStore.Render<KeyCustody>? = nil,
+        on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<KeyCustody> {
+        let custodyID = try await self.requireOpenCustody(vehicleID: vehicleID, on: connection)
+        let custody = try await self.transitions.load(KeyCustody.self, id: custodyID, on: connection)
+        let rows = try await connection.query("""
+            SELECT EXISTS (SELECT 1 FROM instances WHERE kind = \(PassApplication.kind) AND subject_ref = \(vehicleID)
+                                                    AND state_name = \(PassApplication.State.effective.rawValue)),
+                   EXISTS (SELECT 1 FROM instances WHERE kind = \(ParkingPledge.kind) AND id = \(custody.machine.pledgeID)
+                                                    AND state_name = \(ParkingPledge.State.released.rawValue))
+            """, logger: self.logger)
+        var found = (false, false)
+        for try await row in rows.decode((Bool, Bool).self) { found = row }
+        return try await self.transitions.apply(
+            KeyCustody.self, id: custodyID, .returnToOwner(passEffective: found.0, pledgeReleased: found.1),
+            by: actor, metadata: metadata, render: render, on: connection)
     }
 
     // MARK: Travel pass
@@ -190,16 +224,24 @@ public struct VehicleStore: Sendable {
     public func applyForPass(
         vehicleID: UUID, by actor: Actor, metadata: RequestMetadata, render: @escaping TransitionStore.Render<PassApplication>
     ) async throws -> TransitionOutcome<PassApplication> {
-        let policy = try self.policies.vehiclePolicy()
-        return try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
-            let pledgeID = try await self.activePledgeID(vehicleID: vehicleID, on: connection)
-            let pledge = try await self.transitions.load(ParkingPledge.self, id: pledgeID, on: connection).machine
-            return try await self.transitions.start(
-                PassApplication.self,
-                PassApplication.Start(vehicleID: vehicleID, pledgeID: pledgeID, plate: pledge.plate, gridPath: pledge.gridPath,
-                                      clearanceDueAt: pledge.clearanceDueAt, policy: policy),
-                by: actor, metadata: metadata, render: render, on: connection)
+        try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
+            try await self.applyForPass(vehicleID: vehicleID, by: actor, metadata: metadata, render: render, on: connection)
         }
+    }
+
+    /// The same inside a transaction the caller holds (the demo batches many).
+    func applyForPass(
+        vehicleID: UUID, by actor: Actor, metadata: RequestMetadata = .init(),
+        render: TransitionStore.Render<PassApplication>? = nil, on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<PassApplication> {
+        let policy = try self.policies.vehiclePolicy()
+        let pledgeID = try await self.activePledgeID(vehicleID: vehicleID, on: connection)
+        let pledge = try await self.transitions.load(ParkingPledge.self, id: pledgeID, on: connection).machine
+        return try await self.transitions.start(
+            PassApplication.self,
+            PassApplication.Start(vehicleID: vehicleID, pledgeID: pledgeID, plate: pledge.plate, gridPath: pledge.gridPath,
+                                  clearanceDueAt: pledge.clearanceDueAt, policy: policy),
+            by: actor, metadata: metadata, render: render, on: connection)
     }
 
     /// Signs, rejects or withdraws. When the last signature makes the pass effective, the
@@ -209,18 +251,27 @@ public struct VehicleStore: Sendable {
         render: @escaping TransitionStore.Render<PassApplication>
     ) async throws -> TransitionOutcome<PassApplication> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
-            let outcome = try await self.transitions.apply(PassApplication.self, id: id, expectedVersion: expectedVersion, command,
-                                                           by: actor, metadata: metadata, render: render, on: connection)
-            if case .applied(let transitioned, _) = outcome, transitioned.stored.machine.state == .effective {
-                let pledge = try await self.transitions.load(ParkingPledge.self, id: transitioned.stored.machine.pledgeID, on: connection)
-                if pledge.machine.state == .parked {
-                    _ = try await self.transitions.apply(
-                        ParkingPledge.self, id: pledge.id, expectedVersion: pledge.version, .release(passID: id), by: .system,
-                        metadata: RequestMetadata(requestID: metadata.requestID), on: connection)
-                }
-            }
-            return outcome
+            try await self.actOnPass(id: id, expectedVersion: expectedVersion, command, by: actor, metadata: metadata,
+                                     render: render, on: connection)
         }
+    }
+
+    /// The same inside a transaction the caller holds (the demo batches many).
+    func actOnPass(
+        id: UUID, expectedVersion: Int?, _ command: PassApplication.Command, by actor: Actor, metadata: RequestMetadata = .init(),
+        render: TransitionStore.Render<PassApplication>? = nil, on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<PassApplication> {
+        let outcome = try await self.transitions.apply(PassApplication.self, id: id, expectedVersion: expectedVersion, command,
+                                                       by: actor, metadata: metadata, render: render, on: connection)
+        if case .applied(let transitioned, _) = outcome, transitioned.stored.machine.state == .effective {
+            let pledge = try await self.transitions.load(ParkingPledge.self, id: transitioned.stored.machine.pledgeID, on: connection)
+            if pledge.machine.state == .parked {
+                _ = try await self.transitions.apply(
+                    ParkingPledge.self, id: pledge.id, expectedVersion: pledge.version, .release(passID: id), by: .system,
+                    metadata: RequestMetadata(requestID: metadata.requestID), on: connection)
+            }
+        }
+        return outcome
     }
 
     /// Starts a new round at level 1, checked against the pledge's clearance date now.
@@ -327,7 +378,7 @@ public struct VehicleStore: Sendable {
 
     private func startCustody(
         vehicleID: UUID, opening: KeyCustody.Start.Opening, by actor: Actor, metadata: RequestMetadata,
-        render: @escaping TransitionStore.Render<KeyCustody>, on connection: PostgresConnection
+        render: TransitionStore.Render<KeyCustody>?, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<KeyCustody> {
         let vehicle = try await self.vehicle(id: vehicleID, on: connection)
         let pledgeID = try await self.activePledgeID(vehicleID: vehicleID, on: connection)

@@ -31,6 +31,37 @@ struct DemoReportTests {
             #expect(report.workersCarried == 30)
             #expect(report.poorHouseholdWorkers == 5)
 
+            // Vehicles: 219 agricultural passes 农用车通行证明 as published; travel passes 通行证 at
+            // every stage of the chain, the effective ones with pledge released and key returned.
+            #expect(report.agriculturalPassesIssued == 219)
+            #expect(report.passesByState["pending"] == 5 * DemoTownship.passesPendingPerLevel)
+            #expect(report.passesByState["effective"] == DemoTownship.passesEffective)
+            #expect(report.passesByState["rejected"] == DemoTownship.passesRejected)
+            #expect(report.pledgesReleased == DemoTownship.passesEffective)
+            #expect(report.pledgesActive > 0)
+            #expect(report.keysHeld > 0)
+            let vehicleCount = try await database.withConnection { connection in
+                let rows = try await connection.query("SELECT count(*)::int FROM vehicles", logger: database.logger)
+                var count = 0
+                for try await value in rows.decode(Int.self) { count = value }
+                return count
+            }
+            #expect(report.pledgesActive + report.pledgesReleased == vehicleCount)
+            #expect(report.keysHeld + DemoTownship.keysDeclined + DemoTownship.passesEffective == vehicleCount)
+
+            // Every level of the chain has applications waiting in the administrators' summary.
+            let summary = try await services.inbox.summary(in: township.path)
+            for level in 1...5 {
+                let waiting = summary.levels.filter { $0.level == level }.map(\.pending).reduce(0, +)
+                #expect(waiting == DemoTownship.passesPendingPerLevel, "level \(level): \(summary.levels)")
+            }
+            #expect(summary.villages.map(\.pending).reduce(0, +) == 5 * DemoTownship.passesPendingPerLevel)
+
+            // The facts the vehicle flows published (declined keys, passes taking effect) deliver cleanly.
+            let delivery = try await services.vehicleEvents.drain()
+            #expect(delivery.failed == 0)
+            #expect(delivery.delivered > 0)
+
             let verification = try await database.withConnection { try await AuditLog.verify(on: $0, logger: database.logger) }
             #expect(verification.isIntact, "\(String(describing: verification.firstBrokenRow)) \(verification.subjectProblems.prefix(3))")
             #expect(verification.rowsChecked > 3 * 1_566)
