@@ -47,12 +47,10 @@ public struct AgriculturalPassStore: Sendable {
         render: TransitionStore.Render<AgriculturalPass>? = nil, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<AgriculturalPass> {
         let policy = try self.policies.vehiclePolicy()
-        let rows = try await connection.query("""
-            SELECT u.path::text FROM households h JOIN units u ON u.id = h.grid_id WHERE h.id = \(request.householdID)
-            """, logger: self.logger)
-        var gridPath: UnitPath?
-        for try await path in rows.decode(String.self) { gridPath = try UnitPath(path) }
-        guard let gridPath else {
+        let gridPath: UnitPath
+        do {
+            gridPath = try await OrganisationStore(database: self.transitions.database).gridPath(ofHousehold: request.householdID, on: connection)
+        } catch let error as SignoffError where error.code == .notFound {
             throw SignoffError(.invalidValue, "The household \(request.householdID) is not registered.", extra: ["field": "household_id"])
         }
         return try await self.transitions.start(

@@ -354,19 +354,11 @@ public struct IsolationStore: Sendable {
 
     /// Locks the household for the rest of the transaction and returns its grid's path.
     func lockHousehold(_ householdID: UUID, on connection: PostgresConnection) async throws -> UnitPath {
-        let rows = try await connection.query("""
-            SELECT u.path::text FROM households h JOIN units u ON u.id = h.grid_id WHERE h.id = \(householdID) FOR UPDATE OF h
-            """, logger: self.logger)
-        for try await path in rows.decode(String.self) { return try UnitPath(path) }
-        throw SignoffError.notFound("Household \(householdID)")
+        try await OrganisationStore(database: self.database).gridPath(ofHousehold: householdID, locking: true, on: connection)
     }
 
     func gridPath(ofHousehold householdID: UUID, on connection: PostgresConnection) async throws -> UnitPath {
-        let rows = try await connection.query("""
-            SELECT u.path::text FROM households h JOIN units u ON u.id = h.grid_id WHERE h.id = \(householdID)
-            """, logger: self.logger)
-        for try await path in rows.decode(String.self) { return try UnitPath(path) }
-        throw SignoffError.notFound("Household \(householdID)")
+        try await OrganisationStore(database: self.database).gridPath(ofHousehold: householdID, on: connection)
     }
 
     private func household(ofPerson personID: UUID, on connection: PostgresConnection) async throws -> UUID {

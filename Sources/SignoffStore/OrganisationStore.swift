@@ -97,13 +97,17 @@ public struct OrganisationStore: Sendable {
         return person
     }
 
-    /// The unit path of the grid a person's household belongs to.
-    public func gridPath(ofPerson personID: UUID, on connection: PostgresConnection) async throws -> UnitPath {
-        let rows = try await connection.query("""
-            SELECT u.path::text FROM persons p JOIN households h ON h.id = p.household_id JOIN units u ON u.id = h.grid_id
-             WHERE p.id = \(personID)
-            """, logger: self.logger)
+    /// The path of a household's grid. With `locking`, the household row stays locked for the
+    /// rest of the transaction, so writes about one household happen one after another.
+    public func gridPath(ofHousehold householdID: UUID, locking: Bool = false, on connection: PostgresConnection) async throws -> UnitPath {
+        let rows = locking
+            ? try await connection.query("""
+                SELECT u.path::text FROM households h JOIN units u ON u.id = h.grid_id WHERE h.id = \(householdID) FOR UPDATE OF h
+                """, logger: self.logger)
+            : try await connection.query("""
+                SELECT u.path::text FROM households h JOIN units u ON u.id = h.grid_id WHERE h.id = \(householdID)
+                """, logger: self.logger)
         for try await path in rows.decode(String.self) { return try UnitPath(path) }
-        throw SignoffError.notFound("Person \(personID)")
+        throw SignoffError.notFound("Household \(householdID)")
     }
 }
