@@ -47,3 +47,20 @@ struct TransitionResponder: Sendable {
 extension HTTPField.Name {
     static let idempotentReplayed = Self("Idempotent-Replayed")!
 }
+
+extension RouterGroup where Context == AuthenticatedContext {
+    /// A POST that reads a strict JSON body and makes one transition through the store, with
+    /// `Idempotency-Key` replay: the shape of every state-changing route.
+    func transition<Body: StrictRequest, Machine: AuditedMachine>(
+        _ path: RouterPath,
+        body: Body.Type,
+        maxSize: Int = 16 * 1024,
+        _ perform: @escaping @Sendable (AuthenticatedContext, Body, RequestMetadata) async throws -> TransitionOutcome<Machine>
+    ) {
+        self.post(path) { request, context in
+            let (body, raw) = try await JSONBody.decode(Body.self, from: request, maxSize: maxSize)
+            let metadata = try TransitionResponder.metadata(request, body: raw, requestID: context.requestID)
+            return TransitionResponder.response(try await perform(context, body, metadata))
+        }
+    }
+}

@@ -57,13 +57,11 @@ struct AgriculturalPassesController {
         _ group: RouterGroup<AuthenticatedContext>, _ action: String,
         _ command: @escaping @Sendable (String) -> AgriculturalPass.Command
     ) {
-        group.post("/agricultural-passes/:id/\(action)") { request, context in
+        group.transition("/agricultural-passes/:id/\(action)", body: Closing.self) { context, body, metadata in
             let id = try context.parameters.require("id", as: UUID.self)
-            let (body, raw) = try await JSONBody.decode(Closing.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.passes.act(
+            return try await self.passes.act(
                 id: id, command(body.reason), by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID), render: self.render())
-            return TransitionResponder.response(outcome)
+                metadata: metadata, render: self.render())
         }
     }
 

@@ -99,14 +99,12 @@ struct IsolationController {
     // MARK: Routes
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.post("/returnees") { request, context in
-            let (body, raw) = try await JSONBody.decode(Register.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.isolation.register(
+        group.transition("/returnees", body: Register.self) { context, body, metadata in
+            return try await self.isolation.register(
                 .init(returnee: try Self.returnee(body), fromProvince: body.fromProvince, fromCity: body.fromCity,
                       arrivedAt: body.arrivedAt),
-                by: context.actor, metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID),
+                by: context.actor, metadata: metadata,
                 render: self.render(status: .created))
-            return TransitionResponder.response(outcome)
         }
         group.get("/returnees/:id") { _, context in
             let id = try context.parameters.require("id", as: UUID.self)

@@ -38,13 +38,11 @@ struct PassesController {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.post("/passes") { request, context in
-            let (body, raw) = try await JSONBody.decode(Apply.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.vehicles.applyForPass(
+        group.transition("/passes", body: Apply.self) { context, body, metadata in
+            return try await self.vehicles.applyForPass(
                 vehicleID: body.vehicleID, by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID),
+                metadata: metadata,
                 render: self.render(status: .created))
-            return TransitionResponder.response(outcome)
         }
         group.get("/passes/:id") { _, context in
             let id = try context.parameters.require("id", as: UUID.self)
@@ -52,37 +50,29 @@ struct PassesController {
             _ = try context.actor.assignment(asAnyOf: VehiclesController.readers, covering: stored.machine.gridPath)
             return try JSONBody.response(PassView(stored.machine, version: stored.version, now: self.clock.now()))
         }
-        group.post("/passes/:id/sign") { request, context in
+        group.transition("/passes/:id/sign", body: Sign.self) { context, body, metadata in
             let id = try context.parameters.require("id", as: UUID.self)
-            let (body, raw) = try await JSONBody.decode(Sign.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.vehicles.actOnPass(
+            return try await self.vehicles.actOnPass(
                 id: id, expectedVersion: body.version, .sign(level: body.level), by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID), render: self.render())
-            return TransitionResponder.response(outcome)
+                metadata: metadata, render: self.render())
         }
-        group.post("/passes/:id/reject") { request, context in
+        group.transition("/passes/:id/reject", body: Reject.self) { context, body, metadata in
             let id = try context.parameters.require("id", as: UUID.self)
-            let (body, raw) = try await JSONBody.decode(Reject.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.vehicles.actOnPass(
+            return try await self.vehicles.actOnPass(
                 id: id, expectedVersion: body.version, .reject(reason: body.reason, level: body.level), by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID), render: self.render())
-            return TransitionResponder.response(outcome)
+                metadata: metadata, render: self.render())
         }
-        group.post("/passes/:id/resubmit") { request, context in
+        group.transition("/passes/:id/resubmit", body: Resubmit.self) { context, body, metadata in
             let id = try context.parameters.require("id", as: UUID.self)
-            let (body, raw) = try await JSONBody.decode(Resubmit.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.vehicles.resubmitPass(
+            return try await self.vehicles.resubmitPass(
                 id: id, note: body.note, by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID), render: self.render())
-            return TransitionResponder.response(outcome)
+                metadata: metadata, render: self.render())
         }
-        group.post("/passes/:id/withdraw") { request, context in
+        group.transition("/passes/:id/withdraw", body: Withdraw.self) { context, body, metadata in
             let id = try context.parameters.require("id", as: UUID.self)
-            let (body, raw) = try await JSONBody.decode(Withdraw.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.vehicles.actOnPass(
+            return try await self.vehicles.actOnPass(
                 id: id, expectedVersion: body.version, .withdraw(reason: body.reason), by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID), render: self.render())
-            return TransitionResponder.response(outcome)
+                metadata: metadata, render: self.render())
         }
     }
 

@@ -92,19 +92,16 @@ struct UsersController {
         _ action: String,
         _ command: @escaping @Sendable (String?) -> AccountLifecycle.Command
     ) {
-        group.post("/users/:id/\(action)") { request, context in
-            let id = try context.parameters.require("id", as: UUID.self)
-            let (body, raw) = try await JSONBody.decode(AccountChange.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.accounts.transitions.apply(
-                AccountLifecycle.self, id: id, expectedVersion: body.version, command(body.reason), by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID),
+        group.transition("/users/:id/\(action)", body: AccountChange.self) { context, body, metadata in
+            try await self.accounts.transitions.apply(
+                AccountLifecycle.self, id: try context.parameters.require("id", as: UUID.self), expectedVersion: body.version,
+                command(body.reason), by: context.actor, metadata: metadata,
                 render: TransitionResponder.render { transitioned in
                     let account = transitioned.stored.machine
                     return AccountView(id: account.userID, username: account.username, status: account.stateName,
                                        version: transitioned.stored.version, reactivations: account.reactivations)
                 }
             )
-            return TransitionResponder.response(outcome)
         }
     }
 }

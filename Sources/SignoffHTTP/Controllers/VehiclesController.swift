@@ -118,40 +118,32 @@ struct VehiclesController {
             }
             return try JSONBody.response(view)
         }
-        group.post("/vehicles/:id/pledges") { request, context in
+        group.transition("/vehicles/:id/pledges", body: NewPledge.self) { context, body, metadata in
             let id = try context.parameters.require("id", as: UUID.self)
-            let (body, raw) = try await JSONBody.decode(NewPledge.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.vehicles.pledgeAgain(
+            return try await self.vehicles.pledgeAgain(
                 vehicleID: id, parkingPlace: body.parkingPlace, by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID),
+                metadata: metadata,
                 render: Self.pledge(status: .created, clock))
-            return TransitionResponder.response(outcome)
         }
-        group.post("/vehicles/:id/violations") { request, context in
+        group.transition("/vehicles/:id/violations", body: Violation.self) { context, body, metadata in
             let id = try context.parameters.require("id", as: UUID.self)
-            let (body, raw) = try await JSONBody.decode(Violation.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.vehicles.recordViolation(
+            return try await self.vehicles.recordViolation(
                 vehicleID: id, note: body.note, by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID),
+                metadata: metadata,
                 render: Self.pledge(status: .created, clock))
-            return TransitionResponder.response(outcome)
         }
-        group.post("/vehicles/:id/key/deposit") { request, context in
+        group.transition("/vehicles/:id/key/deposit", body: Deposit.self) { context, body, metadata in
             let id = try context.parameters.require("id", as: UUID.self)
-            let (body, raw) = try await JSONBody.decode(Deposit.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.vehicles.depositKey(
+            return try await self.vehicles.depositKey(
                 vehicleID: id, custodian: .init(userID: body.custodianUserID, name: body.custodianName),
                 receiptNumber: body.receiptNumber, storagePlace: body.storagePlace, by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID), render: Self.key())
-            return TransitionResponder.response(outcome)
+                metadata: metadata, render: Self.key())
         }
-        group.post("/vehicles/:id/key/decline") { request, context in
+        group.transition("/vehicles/:id/key/decline", body: Decline.self) { context, body, metadata in
             let id = try context.parameters.require("id", as: UUID.self)
-            let (body, raw) = try await JSONBody.decode(Decline.self, from: request, maxSize: 16 * 1024)
-            let outcome = try await self.vehicles.declineKey(
+            return try await self.vehicles.declineKey(
                 vehicleID: id, note: body.note, by: context.actor,
-                metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID), render: Self.key())
-            return TransitionResponder.response(outcome)
+                metadata: metadata, render: Self.key())
         }
         group.post("/vehicles/:id/key/transfer") { request, context in
             let id = try context.parameters.require("id", as: UUID.self)

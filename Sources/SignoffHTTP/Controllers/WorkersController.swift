@@ -267,16 +267,14 @@ struct WorkersController {
 
     private func addTripRoutes(_ group: RouterGroup<AuthenticatedContext>) {
         let tripRender: TransitionStore.Render<TransportTrip> = TransitionResponder.render { TripView($0.stored) }
-        group.post("/transport-trips") { request, context in
-            let (body, raw) = try await JSONBody.decode(FileTrip.self, from: request, maxSize: 64 * 1024)
-            let outcome = try await self.workers.fileTrip(
+        group.transition("/transport-trips", body: FileTrip.self, maxSize: 64 * 1024) { context, body, metadata in
+            return try await self.workers.fileTrip(
                 .init(unitID: body.unitID,
                       destination: .init(province: body.destinationProvince, city: body.destinationCity, employer: body.employer),
                       departureDate: body.departureDate, vehiclePlate: body.vehiclePlate, driverName: body.driverName,
                       driverPhone: body.driverPhone, workerIDs: body.workerIDs),
-                by: context.actor, metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID),
+                by: context.actor, metadata: metadata,
                 render: TransitionResponder.render(status: .created) { TripView($0.stored) })
-            return TransitionResponder.response(outcome)
         }
         group.get("/transport-trips/:id") { _, context in
             let id = try context.parameters.require("id", as: UUID.self)
