@@ -79,22 +79,30 @@ public func buildApplication(
     beforeServerStarts: @escaping @Sendable () async throws -> [String] = { [] },
     onServerRunning: @escaping @Sendable (Int, [String]) async -> Void = { _, _ in }
 ) -> some ApplicationProtocol {
-    let banner = Banner()
+    let startUp = StartUp()
     var application = Application(
         router: buildRouter(services),
         configuration: .init(address: .hostname(host, port: port), serverName: "signoff"),
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port, await banner.lines) },
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port, await startUp.lines) },
         logger: logger
     )
     application.addServices(services.database.client)
-    application.addServices(VehicleEventService(consumer: services.vehicleEvents, interval: eventPollInterval, logger: logger))
+    // The consumer starts once the schema is migrated, not while it is being created.
+    application.addServices(VehicleEventService(
+        consumer: services.vehicleEvents, interval: eventPollInterval, logger: logger, isReady: { await startUp.isFinished }))
     application.beforeServerStarts {
-        await banner.set(try await beforeServerStarts())
+        await startUp.finish(try await beforeServerStarts())
     }
     return application
 }
 
-private actor Banner {
-    var lines: [String] = []
-    func set(_ lines: [String]) { self.lines = lines }
+/// What the start-up work left: whether it is done, and the banner lines it returned.
+private actor StartUp {
+    private(set) var lines: [String] = []
+    private(set) var isFinished = false
+
+    func finish(_ lines: [String]) {
+        self.lines = lines
+        self.isFinished = true
+    }
 }

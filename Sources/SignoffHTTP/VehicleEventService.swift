@@ -10,9 +10,14 @@ struct VehicleEventService: Service {
     let consumer: VehicleEventConsumer
     let interval: Duration
     let logger: Logger
+    /// True once the service's start-up work (migrations) is done.
+    let isReady: @Sendable () async -> Bool
 
     func run() async {
         await cancelWhenGracefulShutdown {
+            while !Task.isCancelled, await !self.isReady() {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
             while !Task.isCancelled {
                 await self.drainOnce()
                 // Cancellation (shutdown) ends the sleep early; the loop then stops.
@@ -31,7 +36,7 @@ struct VehicleEventService: Service {
                 ])
             }
         } catch {
-            // The database may be starting or migrating; the next round tries again.
+            // The database may be restarting; the next round tries again.
             self.logger.warning("vehicle events not drained", metadata: ["signoff.error": "\(String(reflecting: error))"])
         }
     }
