@@ -59,7 +59,7 @@ public struct Person: Sendable, Codable, Equatable {
 public enum UnitRules {
     public static func validate(kind: UnitKind, code: String, name: String, parent: OrgUnit?) throws(SignoffError) {
         guard UnitPath.isValidLabel(code) else {
-            throw SignoffError.invalidValue("code", "The unit code ‘\(code)’ may use only letters, digits, ‘_’ and ‘-’ (1 to 64 characters).")
+            throw SignoffError.invalidValue("code", "The unit code ‘\(code)’ may use only letters, digits and ‘_’ (1 to 64 characters).")
         }
         guard name.trimmedReason != nil else {
             throw SignoffError.invalidValue("name", "A unit needs a name.")

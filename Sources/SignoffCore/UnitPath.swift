@@ -18,12 +18,13 @@ public struct UnitPath: Sendable, Hashable, Codable, CustomStringConvertible, Co
         self.labels = labels
     }
 
-    /// A unit code: letters, digits, `_` and `-`, 1 to 64 characters.
+    /// A unit code: ASCII letters, digits and `_`, 1 to 64 characters: what `ltree` accepts in a
+    /// label on every supported PostgreSQL (15 refuses `-`).
     public static func isValidLabel(_ label: String) -> Bool {
         !label.isEmpty && label.count <= 64
             && label.unicodeScalars.allSatisfy { scalar in
                 (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z")
-                    || (scalar >= "0" && scalar <= "9") || scalar == "_" || scalar == "-"
+                    || (scalar >= "0" && scalar <= "9") || scalar == "_"
             }
     }
 

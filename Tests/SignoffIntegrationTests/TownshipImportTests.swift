@@ -75,6 +75,17 @@ struct TownshipImportTests {
         }
     }
 
+    @Test func aUnitCodeThePathCannotHoldIsRefusedNotStored() async throws {
+        try await TestWorld.with { world, client in
+            let reply = try await client.call(.post, "/units", token: world.town.tokens["admin"],
+                                              json: ["kind": "group", "code": "4-Ekm", "name": "新组", "parent_id": world.town.village1.id.uuidString])
+            #expect(reply.status == .unprocessableContent)
+            #expect(reply.code == "invalid_value")
+            #expect(reply.json["field"] as? String == "code")
+            #expect(try await world.services.organisation.units(under: nil).contains { $0.code == "4-Ekm" } == false)
+        }
+    }
+
     @Test func csvQuotingIsRead() {
         let rows = CSV.parse("a,\"b,c\",\"d \"\"e\"\"\"\r\n\nx,\"multi\nline\",z\n")
         #expect(rows.map(\.fields) == [["a", "b,c", "d \"e\""], ["x", "multi\nline", "z"]])
