@@ -19,6 +19,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case forbiddenRole = "forbidden_role"
             case outOfJurisdiction = "out_of_jurisdiction"
             case notFound = "not_found"
+            case methodNotAllowed = "method_not_allowed"
             case versionConflict = "version_conflict"
             case invalidTransition = "invalid_transition"
             case duplicate
@@ -55,6 +56,7 @@ public struct SignoffError: Error, Sendable, Equatable {
         public static let forbiddenRole = Code(.forbiddenRole)
         public static let outOfJurisdiction = Code(.outOfJurisdiction)
         public static let notFound = Code(.notFound)
+        public static let methodNotAllowed = Code(.methodNotAllowed)
         public static let versionConflict = Code(.versionConflict)
         public static let invalidTransition = Code(.invalidTransition)
         public static let duplicate = Code(.duplicate)
@@ -76,6 +78,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .unauthenticated, .invalidCredentials: 401
             case .forbiddenRole, .outOfJurisdiction, .accountSuspended: 403
             case .notFound: 404
+            case .methodNotAllowed: 405
             case .versionConflict, .invalidTransition, .duplicate, .outOfOrder: 409
             case .payloadTooLarge: 413
             case .invalidValue, .reasonRequired, .idempotencyKeyReused, .clearanceNotReached,
@@ -104,6 +107,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .forbiddenRole: "Role not allowed"
             case .outOfJurisdiction: "Outside your jurisdiction"
             case .notFound: "Not found"
+            case .methodNotAllowed: "Method not allowed"
             case .versionConflict: "Stale version"
             case .invalidTransition: "Not allowed in this state"
             case .duplicate: "Already exists"

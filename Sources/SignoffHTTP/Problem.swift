@@ -4,20 +4,33 @@ import Hummingbird
 import Logging
 import NIOCore
 import SignoffCore
+import Synchronization
 
 /// Renders every failure as RFC 9457 problem+json with a stable `code`.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The router's routes, to tell "no such address" (404) from "not with this method" (405).
+    let routes: RouteTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let problem = Self.problem(for: error)
+            var problem = Self.problem(for: error)
+            var allow: [String] = []
+            if let http = error as? HTTPError, http.status == .notFound {
+                allow = self.routes.methods(forPath: request.uri.path)
+                if !allow.isEmpty {
+                    problem = SignoffError(.methodNotAllowed, "This address accepts \(allow.joined(separator: ", ")) only.")
+                }
+            }
             if problem.code.httpStatus >= 500 {
                 context.logger.error("request failed", metadata: ["signoff.error": "\(String(reflecting: error))"])
             } else {
                 context.logger.info("request refused", metadata: ["signoff.error.code": "\(problem.code)"])
             }
-            return Self.response(problem, instance: request.uri.path, requestID: context.id)
+            var response = Self.response(problem, instance: request.uri.path, requestID: context.id)
+            if !allow.isEmpty { response.headers[.allow] = allow.joined(separator: ", ") }
+            return response
         }
     }
 
@@ -32,7 +45,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .notFound:
                 return SignoffError(.notFound, "There is no such address.")
             case .methodNotAllowed:
-                return SignoffError(.invalidTransition, "This address does not accept that method.")
+                return SignoffError(.methodNotAllowed, "This address does not accept that method.")
             case .unauthorized:
                 return SignoffError(.unauthenticated, error.body ?? "Sign in first.")
             case .badRequest:
@@ -70,6 +83,26 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             headers: headers,
             body: .init(byteBuffer: ByteBuffer(bytes: body))
         )
+    }
+}
+
+/// The router's paths and their methods, filled once the routes are registered.
+final class RouteTable: Sendable {
+    private let routes = Mutex<[(segments: [Substring], method: String)]>([])
+
+    func set(_ routes: [(path: String, method: String)]) {
+        self.routes.withLock { $0 = routes.map { ($0.path.split(separator: "/"), $0.method) } }
+    }
+
+    /// The methods routed for `path`, where `{name}` segments match anything.
+    func methods(forPath path: String) -> [String] {
+        let segments = path.split(separator: "/")
+        return self.routes.withLock { routes in
+            routes.filter { route in
+                route.segments.count == segments.count
+                    && zip(route.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+            }.map(\.method)
+        }.sorted()
     }
 }
 

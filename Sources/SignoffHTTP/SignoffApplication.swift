@@ -46,7 +46,8 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info))
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: ProblemMiddleware())
+    let routes = RouteTable()
+    router.add(middleware: ProblemMiddleware(routes: routes))
     router.add(middleware: AuthenticationMiddleware(accounts: services.accounts))
 
     SystemController(database: services.database, registry: services.registry).addRoutes(to: router)
@@ -62,6 +63,7 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     ApprovalsController(inbox: services.inbox, organisation: services.organisation, clock: services.transitions.clock).addRoutes(to: authenticated)
     WorkersController(workers: services.workers).addRoutes(to: router, authenticated: authenticated)
     ReportsController(reports: services.reports).addRoutes(to: authenticated)
+    routes.set(router.routes.map { ("\($0.path)", $0.method.rawValue) })
     return router
 }
 

@@ -137,6 +137,17 @@ struct HTTPBasicsTests {
         }
     }
 
+    @Test func aKnownAddressWithAnotherMethodIs405WithAllow() async throws {
+        try await TestWorld.with { world, client in
+            let reply = try await client.call(.delete, "/users/\(world.town.users["gw1"]!)", token: world.town.tokens["admin"])
+            #expect(reply.status == .methodNotAllowed)
+            #expect(reply.code == "method_not_allowed")
+            #expect(reply.headers[.allow] == "GET")
+            let unknown = try await client.call(.delete, "/nowhere/at/all", token: world.town.tokens["admin"])
+            #expect(unknown.status == .notFound)
+        }
+    }
+
     @Test func anOversizedBodyIsRefused() async throws {
         try await TestWorld.with { world, client in
             let huge = "{\"login\":\"" + String(repeating: "x", count: 64 * 1024) + "\",\"password\":\"x\"}"
