@@ -194,8 +194,9 @@ public struct TransitionStore: Sendable {
         var newVersion: Int?
         for try await version in rows.decode(Int.self) { newVersion = version }
         guard let newVersion else {
-            // Someone else moved the instance between our read and our write.
-            let current = try await self.database.withConnection { try await self.load(type, id: id, on: $0) }
+            // Someone else moved the instance between our read and our write. The UPDATE waited
+            // for their commit, so this transaction (read committed) now sees their state.
+            let current = try await self.load(type, id: id, on: connection)
             throw try Self.conflict(current, detail: "Someone else changed this record at the same moment. It is now ‘\(current.machine.stateName)’ at version \(current.version).")
         }
         let transitioned = Transitioned(
