@@ -8,6 +8,8 @@ public struct AppRequestContext: RequestContext {
     /// Set by `AuthenticationMiddleware` from a valid bearer token.
     public var actor: Actor?
     public var bearerToken: String?
+    /// Set by `WebSessionMiddleware` from a valid session cookie, on web pages only.
+    public var webSession: WebSession?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

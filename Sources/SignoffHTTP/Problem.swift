@@ -23,6 +23,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                     problem = SignoffError(.methodNotAllowed, "This address accepts \(allow.joined(separator: ", ")) only.")
                 }
             }
+            if WebApp.isWebPath(request.uri.path), problem.code == .notFound || problem.code == .methodNotAllowed {
+                // A mistyped or stale link in the web app gets a page, not a JSON document.
+                return WebRenderer.html(WebApp.notFoundPage, status: .notFound)
+            }
             if problem.code.httpStatus >= 500 {
                 context.logger.error("request failed", metadata: ["signoff.error": "\(String(reflecting: error))"])
             } else {

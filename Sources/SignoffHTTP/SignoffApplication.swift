@@ -46,6 +46,11 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info))
     router.add(middleware: MetricsMiddleware())
+    // No inline script or style anywhere: the web app's JS and CSS are files under /assets.
+    router.add(middleware: ContentSecurityMiddleware(contentSecurityPolicy: [
+        .defaultSrc(.self), .imgSrc(.self, "data:"), .formAction(.self), .frameAncestors(.none), .baseURI(.self),
+        .objectSrc(.none), .workerSrc(.self), .manifestSrc(.self),
+    ]))
     let routes = RouteTable()
     router.add(middleware: ProblemMiddleware(routes: routes))
     router.add(middleware: AuthenticationMiddleware(accounts: services.accounts))
@@ -63,6 +68,13 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     ApprovalsController(inbox: services.inbox, organisation: services.organisation, clock: services.transitions.clock).addRoutes(to: authenticated)
     WorkersController(workers: services.workers).addRoutes(to: router, authenticated: authenticated)
     ReportsController(reports: services.reports).addRoutes(to: authenticated)
+    router.add(middleware: FileMiddleware(WebRenderer.assetsPath, urlBasePath: "/assets"))
+    do {
+        try WebApp(services: services).addRoutes(to: router)
+    } catch {
+        // Unreachable in a built service: the templates are resources of this module (a test renders each).
+        fatalError("the web app's templates could not be read: \(error)")
+    }
     routes.set(router.routes.map { ("\($0.path)", $0.method.rawValue) })
     return router
 }

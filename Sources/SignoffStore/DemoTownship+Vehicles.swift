@@ -15,8 +15,9 @@ extension DemoTownship {
     public static let passesPendingPerLevel = 2
     public static let passesEffective = 3
     public static let passesRejected = 1
-    /// Vehicles parked without an application yet, and owners who declined to hand in the key.
-    public static let vehiclesOnlyParked = 10
+    /// Vehicles parked past their 14 days without an application yet (a grid worker applies for
+    /// them from the web app), and owners who declined to hand in the key.
+    public static let vehiclesOnlyParked = 60
     public static let keysDeclined = 3
     /// 2020-02-01 08:00 in China.
     static let vehicleStart = Date(timeIntervalSince1970: 1_580_515_200)
@@ -83,7 +84,10 @@ extension DemoTownship {
         store: VehicleStore, on connection: PostgresConnection
     ) async throws {
         let group = cast.grids.indices.filter { cast.grids[$0].village == "lianhe" }.prefix(Self.gridsPerGroup)
-        let owners = households.filter { group.contains($0.grid) }.map { ($0.members[0], $0.grid) }
+        // Every member of the group's households may own a vehicle, one each.
+        let owners = households.filter { group.contains($0.grid) }.flatMap { household in
+            household.members.map { ($0, household.grid) }
+        }
         let applying = Self.passesPendingPerLevel * 5 + Self.passesEffective + Self.passesRejected
         let count = applying + Self.vehiclesOnlyParked
         guard owners.count >= count else { throw SignoffError.notFound("Demo vehicle owners") }

@@ -179,8 +179,12 @@ struct IsolationController {
     }
 
     private func render(status: HTTPResponse.Status) -> TransitionStore.Render<ReturneeIsolation> {
-        let clock = self.isolation.transitions.clock
-        return TransitionResponder.render(status: status) { transitioned in ReturneeView(transitioned.stored, now: clock.now()) }
+        Self.render(status: status, clock: self.isolation.transitions.clock)
+    }
+
+    /// The response kept with a returnee transition's key (the web app keeps the same).
+    static func render(status: HTTPResponse.Status, clock: any WallClock) -> TransitionStore.Render<ReturneeIsolation> {
+        TransitionResponder.render(status: status) { transitioned in ReturneeView(transitioned.stored, now: clock.now()) }
     }
 
     static func returnee(_ body: Register) throws(SignoffError) -> IsolationStore.Returnee {
