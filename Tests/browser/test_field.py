@@ -100,8 +100,8 @@ def test_a_returnee_is_registered_and_a_fever_is_flagged_at_once(server, phone):
 
 
 def test_offline_decisions_and_a_registration_sync_once_when_back_online(server, phone):
-    filed = server.ready_passes("gw07", 2)
-    page = phone("gw07")
+    filed = server.ready_passes("gw03", 2)
+    page = phone("gw03")
     page.goto(server.url("/app/inbox"))
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
@@ -143,7 +143,7 @@ def test_offline_decisions_and_a_registration_sync_once_when_back_online(server,
         assert state["pending_level"] == 2
         signs = [event for event in server.audit(item["id"])["events"] if event["event"] == "sign"]
         assert len(signs) == 1
-    token = server.token("gw07")
+    token = server.token("gw03")
     status, keys = server.call("GET", "/keys", token=token)
     page.goto(server.url("/app/vehicles"))
     expect(page.locator(".vehicle-card", has_text=plate)).to_have_count(1)
@@ -153,8 +153,8 @@ def test_offline_decisions_and_a_registration_sync_once_when_back_online(server,
 
 
 def test_an_offline_decision_that_lost_a_race_shows_as_a_conflict(server, phone):
-    filed = server.ready_passes("gw07", 1)[0]
-    page = phone("gw07")
+    filed = server.ready_passes("gw03", 1)[0]
+    page = phone("gw03")
     page.goto(server.url("/app/inbox"))
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
@@ -165,7 +165,7 @@ def test_an_offline_decision_that_lost_a_race_shows_as_a_conflict(server, phone)
     expect(page.locator(".outbox-item", has_text=filed["plate"])).to_contain_text("待发送")
     # Meanwhile the same pass is withdrawn from another phone.
     status, body = server.call("POST", f"/passes/{filed['id']}/withdraw", {"reason": "车主不再出行"},
-                               token=server.token("gw07"))
+                               token=server.token("gw03"))
     assert status == 200, body
     page.context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")

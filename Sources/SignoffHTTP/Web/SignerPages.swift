@@ -74,7 +74,9 @@ struct SignerPages: Sendable {
     ]
 
     static func doneNotice(_ request: Request) -> Notice? {
-        guard let done = request.uri.queryParameters["done"].map(String.init), let text = Self.doneText[done] else { return nil }
+        guard let done = request.uri.queryParameters["done"].map(String.init) else { return nil }
+        if done == "conflict" { return Notice(kind: "conflict", text: "该事项已由他人处理。下面是它现在的状态。") }
+        guard let text = Self.doneText[done] else { return nil }
         return Notice(kind: "ok", text: text)
     }
 
@@ -102,7 +104,9 @@ struct SignerPages: Sendable {
             if WebOutcome.wantsJSON(request) {
                 var message = WebText.message(for: error)
                 if handledElsewhere, let now = try? await self.currentState(id) { message = "该事项已由他人处理：\(now)" }
-                return WebOutcome(result: handledElsewhere ? .conflict : .refused, message: message, location: location)
+                // After a conflict the phone shows the pass as it is now.
+                return WebOutcome(result: handledElsewhere ? .conflict : .refused, message: message,
+                                  location: handledElsewhere ? "\(location)?done=conflict" : location)
                     .response(status: .init(code: error.code.httpStatus))
             }
             guard error.code != .notFound, error.code != .outOfJurisdiction, error.code != .forbiddenRole else { throw error }

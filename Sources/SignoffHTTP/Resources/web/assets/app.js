@@ -167,6 +167,14 @@
     });
   }
 
+  /// What the outbox shows for an item: the form's name, and the plate or person it is about.
+  function label(form) {
+    var text = form.getAttribute('data-outbox') || '操作';
+    var plate = form.querySelector('input[name=plate]');
+    if (plate && plate.value) { text += ' ' + plate.value; }
+    return text;
+  }
+
   function queue(form, event) {
     event.preventDefault();
     if (form.getAttribute('data-busy') === '1') { return; }
@@ -179,7 +187,7 @@
     if (keyInput && !keyInput.value) { keyInput.value = key; fields.push(['idempotency_key', key]); }
     var item = {
       key: key, user: user, url: form.getAttribute('action'), fields: fields,
-      label: form.getAttribute('data-outbox') || '操作', status: 'pending', message: '', createdAt: Date.now()
+      label: label(form), status: 'pending', message: '', createdAt: Date.now()
     };
     put(item).then(function () {
       var draft = form.getAttribute('data-draft');
@@ -187,8 +195,10 @@
       return render().then(function () { return send(item); });
     }).then(function (sent) {
       render();
-      if (sent.status === 'synced' && sent.location) {
-        window.location.assign(sent.location);
+      // Sent now: show where it led, which says how it went (the pass as it is now, also when
+      // someone else was first), so the outbox need not list it.
+      if ((sent.status === 'synced' || sent.status === 'conflict') && sent.location) {
+        remove(sent.key).then(function () { window.location.assign(sent.location); });
         return;
       }
       if (sent.status === 'pending') {
