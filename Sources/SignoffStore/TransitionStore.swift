@@ -244,13 +244,17 @@ public struct TransitionStore: Sendable {
             ),
             on: connection, logger: self.database.logger
         )
-        for event in effect.emitted {
+        let machine = transitioned.stored.machine
+        for event in effect.emitted + machine.notices(for: effect) {
             try await connection.query("""
                 INSERT INTO outbox (name, key, subject_kind, subject_id, payload, created_at)
                 VALUES (\(event.name), \(event.key), \(kind), \(transitioned.stored.id), \(try StoreCoding.json(event.payload))::jsonb, \(now))
                 ON CONFLICT (key) DO NOTHING
                 """, logger: self.database.logger)
         }
+        // The instance's due moments as it now stands: the only place timers are written.
+        try await TimerStore.sync(instanceID: transitioned.stored.id, kind: kind, moments: machine.dueMoments, now: now,
+                                  on: connection, logger: self.database.logger)
         var response: StoredResponse?
         if let render {
             response = try render(transitioned)
