@@ -86,7 +86,8 @@ public struct TimerStore: Sendable {
             report.retried += batch.report.retried
             report.lateness += batch.report.lateness
             failed += batch.failed
-            if batch.claimed < self.batchSize { return report }
+            // Another instance may hold the rest locked; it fires them. Stop when nothing is left to claim.
+            if batch.claimed == 0 { return report }
         }
     }
 
