@@ -53,23 +53,29 @@ public struct TimerStore: Sendable {
 
     // MARK: Keeping them
 
-    /// Makes the instance's unfired timers equal to `moments`: drops the ones that no longer
+    /// Makes the instance's unfired timers equal to `moments` (they were `previous`): drops the ones that no longer
     /// apply (the level was signed) and adds new ones. A key that already fired is never added again.
     static func sync(
-        instanceID: UUID, kind: String, moments: [DueMoment], now: Date, on connection: PostgresConnection, logger: Logger
+        instanceID: UUID, kind: String, previous: [DueMoment], moments: [DueMoment], now: Date,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
         let keys = moments.map { $0.key(for: instanceID) }
+        // The table already holds the moments the instance had before the transition, so when
+        // the transition left them as they were (most transitions) there is nothing to write.
+        if Set(keys) == Set(previous.map { $0.key(for: instanceID) }) { return }
+        let names = moments.map(\.name.rawValue)
+        let dues = moments.map(\.at)
+        let payloads = try moments.map { try StoreCoding.json($0.payload) }
+        // One round trip: drop what no longer applies, add what is new.
         try await connection.query("""
-            DELETE FROM timers WHERE instance_id = \(instanceID) AND fired_at IS NULL AND NOT (key = ANY(\(keys)))
+            WITH dropped AS (
+                DELETE FROM timers WHERE instance_id = \(instanceID) AND fired_at IS NULL AND NOT (key = ANY(\(keys)))
+            )
+            INSERT INTO timers (key, instance_id, kind, name, due_at, payload, created_at, next_attempt_at)
+            SELECT k, \(instanceID), \(kind), n, d, p::jsonb, \(now), d
+              FROM unnest(\(keys)::text[], \(names)::text[], \(dues)::timestamptz[], \(payloads)::text[]) AS t(k, n, d, p)
+            ON CONFLICT (key) DO NOTHING
             """, logger: logger)
-        for (moment, key) in zip(moments, keys) {
-            try await connection.query("""
-                INSERT INTO timers (key, instance_id, kind, name, due_at, payload, created_at, next_attempt_at)
-                VALUES (\(key), \(instanceID), \(kind), \(moment.name.rawValue), \(moment.at),
-                        \(try StoreCoding.json(moment.payload))::jsonb, \(now), \(moment.at))
-                ON CONFLICT (key) DO NOTHING
-                """, logger: logger)
-        }
     }
 
     // MARK: Firing
