@@ -57,6 +57,7 @@ public struct NotificationStore: Sendable {
     public func drain() async throws -> Report {
         let policy = try self.policies.notificationPolicy()
         var report = Report()
+        report.skipped = try await self.skipStale(policy: policy)
         var done: [Int] = []
         while let (id, outcome) = try await self.handleNext(policy: policy, skipping: done) {
             done.append(id)
@@ -71,6 +72,25 @@ public struct NotificationStore: Sendable {
             }
         }
         return report
+    }
+
+    /// Marks every fact too old to send in one statement; rows another instance holds are skipped.
+    private func skipStale(policy: NotificationPolicy) async throws -> Int {
+        let now = self.clock.now()
+        let cutoff = now.addingTimeInterval(-policy.staleAfter)
+        return try await self.database.withConnection { connection in
+            let rows = try await connection.query("""
+                WITH old AS (
+                    SELECT id FROM outbox WHERE notified_at IS NULL AND created_at < \(cutoff)
+                       FOR UPDATE SKIP LOCKED
+                )
+                UPDATE outbox o SET notified_at = \(now) FROM old WHERE o.id = old.id
+                RETURNING o.id
+                """, logger: self.logger)
+            var count = 0
+            for try await _ in rows.decode(Int.self) { count += 1 }
+            return count
+        }
     }
 
     enum Outcome {

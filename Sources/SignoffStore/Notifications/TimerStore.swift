@@ -84,6 +84,7 @@ public struct TimerStore: Sendable {
     @discardableResult
     public func fireDue() async throws -> Report {
         var report = Report()
+        report.stale = try await self.skipStale()
         var failed: [Int] = []
         while true {
             let batch = try await self.fireBatch(skipping: failed)
@@ -94,6 +95,26 @@ public struct TimerStore: Sendable {
             failed += batch.failed
             // Another instance may hold the rest locked; it fires them. Stop when nothing is left to claim.
             if batch.claimed == 0 { return report }
+        }
+    }
+
+    /// Records every timer too old to be worth sending in one statement (after an outage, or
+    /// the demo's 2020 history on a service started today); rows another instance holds are skipped.
+    private func skipStale() async throws -> Int {
+        let now = self.clock.now()
+        let cutoff = now.addingTimeInterval(-(try self.policies.notificationPolicy().staleAfter))
+        return try await self.database.withConnection { connection in
+            let rows = try await connection.query("""
+                WITH old AS (
+                    SELECT id FROM timers WHERE fired_at IS NULL AND next_attempt_at <= \(now) AND due_at < \(cutoff)
+                       FOR UPDATE SKIP LOCKED
+                )
+                UPDATE timers t SET fired_at = \(now), outcome = 'stale' FROM old WHERE t.id = old.id
+                RETURNING t.id
+                """, logger: self.logger)
+            var count = 0
+            for try await _ in rows.decode(Int.self) { count += 1 }
+            return count
         }
     }
 
