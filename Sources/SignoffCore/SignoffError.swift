@@ -34,7 +34,6 @@ public struct SignoffError: Error, Sendable, Equatable {
             case serverMissing = "postgres_server_missing"
             case internalError = "internal_error"
             case addressRefused = "address_refused"
-            case delegationInvalid = "delegation_invalid"
         }
 
         private let base: Base
@@ -74,8 +73,6 @@ public struct SignoffError: Error, Sendable, Equatable {
         public static let internalError = Code(.internalError)
         /// A webhook URL that is not http(s), or points at a loopback or private address.
         public static let addressRefused = Code(.addressRefused)
-        /// A delegation the rules refuse (another role, outside the jurisdiction, a signer of another level).
-        public static let delegationInvalid = Code(.delegationInvalid)
 
         /// The HTTP status a code is answered with.
         public var httpStatus: Int {
@@ -88,7 +85,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .versionConflict, .invalidTransition, .duplicate, .outOfOrder: 409
             case .payloadTooLarge: 413
             case .invalidValue, .reasonRequired, .idempotencyKeyReused, .clearanceNotReached,
-                .repeatedSigner, .policyInvalid, .importInvalid, .addressRefused, .delegationInvalid:
+                .repeatedSigner, .policyInvalid, .importInvalid, .addressRefused:
                 422
             case .tooManyAttempts: 429
             case .databaseUnavailable: 503
@@ -128,7 +125,6 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .serverMissing: "PostgreSQL server missing"
             case .internalError: "Internal error"
             case .addressRefused: "Address refused"
-            case .delegationInvalid: "Delegation refused"
             }
         }
     }
