@@ -24,6 +24,16 @@ public protocol AuditedMachine: Sendable, Codable {
     /// active pledge per vehicle). Nil when no such rule applies in the current state.
     var exclusiveKey: String? { get }
 
+    /// The moments this instance is due for time-driven work (a level's limit, a clearance
+    /// date, an expiry), as it stands now. The store keeps the `timers` table equal to this
+    /// list on every transition; each moment fires once.
+    var dueMoments: [DueMoment] { get }
+
+    /// Notices for people about the transition that just produced `effect` (a rejection, a
+    /// fever, a certificate issued), queued in the outbox with it. Pure: derived from the
+    /// machine as it now stands.
+    func notices(for effect: Effect) -> [DomainEvent]
+
     static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect)
 
     mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect
@@ -31,6 +41,8 @@ public protocol AuditedMachine: Sendable, Codable {
 
 extension AuditedMachine {
     public var exclusiveKey: String? { nil }
+    public var dueMoments: [DueMoment] { [] }
+    public func notices(for effect: Effect) -> [DomainEvent] { [] }
 }
 
 /// What a transition leaves for the audit trail and for other workflows.

@@ -33,6 +33,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case databaseUnavailable = "database_unavailable"
             case serverMissing = "postgres_server_missing"
             case internalError = "internal_error"
+            case addressRefused = "address_refused"
         }
 
         private let base: Base
@@ -70,6 +71,8 @@ public struct SignoffError: Error, Sendable, Equatable {
         public static let databaseUnavailable = Code(.databaseUnavailable)
         public static let serverMissing = Code(.serverMissing)
         public static let internalError = Code(.internalError)
+        /// A webhook URL that is not http(s), or points at a loopback or private address.
+        public static let addressRefused = Code(.addressRefused)
 
         /// The HTTP status a code is answered with.
         public var httpStatus: Int {
@@ -82,7 +85,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .versionConflict, .invalidTransition, .duplicate, .outOfOrder: 409
             case .payloadTooLarge: 413
             case .invalidValue, .reasonRequired, .idempotencyKeyReused, .clearanceNotReached,
-                .repeatedSigner, .policyInvalid, .importInvalid:
+                .repeatedSigner, .policyInvalid, .importInvalid, .addressRefused:
                 422
             case .tooManyAttempts: 429
             case .databaseUnavailable: 503
@@ -121,6 +124,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .databaseUnavailable: "Database unavailable"
             case .serverMissing: "PostgreSQL server missing"
             case .internalError: "Internal error"
+            case .addressRefused: "Address refused"
             }
         }
     }

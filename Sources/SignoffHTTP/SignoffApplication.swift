@@ -20,10 +20,16 @@ public struct SignoffServices: Sendable {
     public let vehicles: VehicleStore
     public let agriculturalPasses: AgriculturalPassStore
     public let inbox: ApprovalInbox
+    public let notificationSettings: NotificationSettings
+    public let notifications: NotificationStore
+    public let webhooks: WebhookStore
+    /// Timers, notices and webhooks: one round with `runOnce()`; the service runs it every few seconds.
+    public let notificationWorker: NotificationWorker
 
     /// `policies` defaults to the `workflows/` folder, read when first needed; `serve` loads it before listening.
     public init(database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(),
-                registry: PrometheusCollectorRegistry = .init(), policies: PolicyCatalog = PolicyCatalog()) {
+                registry: PrometheusCollectorRegistry = .init(), policies: PolicyCatalog = PolicyCatalog(),
+                notificationSettings: NotificationSettings = .init(), timers: TimerStore? = nil) {
         self.database = database
         self.transitions = TransitionStore(database: database, clock: clock)
         self.accounts = AccountStore(transitions: self.transitions, settings: accountSettings)
@@ -37,6 +43,14 @@ public struct SignoffServices: Sendable {
         self.vehicles = VehicleStore(transitions: self.transitions, policies: policies)
         self.agriculturalPasses = AgriculturalPassStore(transitions: self.transitions, policies: policies)
         self.inbox = ApprovalInbox(database: database, clock: clock)
+        self.notificationSettings = notificationSettings
+        self.notifications = NotificationStore(database: database, clock: clock, policies: policies)
+        self.webhooks = WebhookStore(database: database, clock: clock)
+        self.notificationWorker = NotificationWorker(
+            timers: timers ?? TimerStore(database: database, clock: clock, policies: policies),
+            notifications: self.notifications,
+            sender: WebhookSender(store: self.webhooks, settings: notificationSettings, logger: database.logger),
+            metrics: NotificationMetrics(registry: registry))
     }
 }
 
@@ -68,6 +82,9 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     ApprovalsController(inbox: services.inbox, organisation: services.organisation, clock: services.transitions.clock).addRoutes(to: authenticated)
     WorkersController(workers: services.workers).addRoutes(to: router, authenticated: authenticated)
     ReportsController(reports: services.reports).addRoutes(to: authenticated)
+    NotificationsController(notifications: services.notifications).addRoutes(to: authenticated)
+    WebhooksController(webhooks: services.webhooks, policies: services.policies, settings: services.notificationSettings)
+        .addRoutes(to: authenticated)
     router.add(middleware: FileMiddleware(WebRenderer.assetsPath, urlBasePath: "/assets"))
     do {
         try WebApp(services: services).addRoutes(to: router)
@@ -104,6 +121,8 @@ public func buildApplication(
     // The consumer starts once the schema is migrated, not while it is being created.
     application.addServices(VehicleEventService(
         consumer: services.vehicleEvents, interval: eventPollInterval, logger: logger, isReady: { await startUp.isFinished }))
+    application.addServices(NotificationService(
+        worker: services.notificationWorker, interval: eventPollInterval, logger: logger, isReady: { await startUp.isFinished }))
     application.beforeServerStarts {
         await startUp.finish(try await beforeServerStarts())
     }

@@ -12,6 +12,7 @@ public final class PolicyCatalog: Sendable {
         public var vehicle: VehiclePolicy
         public var isolation: IsolationPolicy
         public var workers: WorkerPolicy
+        public var notifications: NotificationPolicy
     }
 
     private let current: Mutex<(folder: URL?, policies: Policies?)>
@@ -36,6 +37,9 @@ public final class PolicyCatalog: Sendable {
 
     /// The migrant-worker policy in force (`workers.yaml`).
     public func workerPolicy() throws -> WorkerPolicy { try self.policies().workers }
+
+    /// The notification policy in force (`notifications.yaml`).
+    public func notificationPolicy() throws -> NotificationPolicy { try self.policies().notifications }
 
     public func policies() throws -> Policies {
         if let policies = self.current.withLock({ $0.policies }) { return policies }
@@ -62,7 +66,10 @@ public final class PolicyCatalog: Sendable {
         Policies(
             vehicle: try Self.readFile(VehiclePolicy.defaultFileName, in: folder) { try VehiclePolicy.load(yaml: $0, file: $1) },
             isolation: try Self.readFile(IsolationPolicy.defaultFileName, in: folder) { try IsolationPolicy.load(yaml: $0, file: $1) },
-            workers: try Self.readFile(WorkerPolicy.defaultFileName, in: folder) { try WorkerPolicy.load(yaml: $0, file: $1) }
+            workers: try Self.readFile(WorkerPolicy.defaultFileName, in: folder) { try WorkerPolicy.load(yaml: $0, file: $1) },
+            notifications: try Self.readFile(NotificationPolicy.defaultFileName, in: folder) {
+                try NotificationPolicy.load(yaml: $0, file: $1)
+            }
         )
     }
 

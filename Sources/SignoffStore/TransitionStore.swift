@@ -203,7 +203,8 @@ public struct TransitionStore: Sendable {
             stored: Stored(id: id, machine: machine, version: newVersion, createdAt: loaded.createdAt, updatedAt: now),
             effect: effect, fromState: loaded.machine.stateName
         )
-        return try await self.finish(transitioned, kind: Machine.kind, actor: actor, now: now, metadata: metadata, render: render, on: connection)
+        return try await self.finish(transitioned, previousMoments: loaded.machine.dueMoments, kind: Machine.kind, actor: actor,
+                                     now: now, metadata: metadata, render: render, on: connection)
     }
 
     // MARK: Reading
@@ -227,6 +228,7 @@ public struct TransitionStore: Sendable {
 
     private func finish<Machine: AuditedMachine>(
         _ transitioned: Transitioned<Machine>,
+        previousMoments: [DueMoment] = [],
         kind: String,
         actor: Actor,
         now: Date,
@@ -244,13 +246,18 @@ public struct TransitionStore: Sendable {
             ),
             on: connection, logger: self.database.logger
         )
-        for event in effect.emitted {
+        let machine = transitioned.stored.machine
+        for event in effect.emitted + machine.notices(for: effect) {
             try await connection.query("""
                 INSERT INTO outbox (name, key, subject_kind, subject_id, payload, created_at)
                 VALUES (\(event.name), \(event.key), \(kind), \(transitioned.stored.id), \(try StoreCoding.json(event.payload))::jsonb, \(now))
                 ON CONFLICT (key) DO NOTHING
                 """, logger: self.database.logger)
         }
+        // The instance's due moments as it now stands: the only place timers are written.
+        try await TimerStore.sync(instanceID: transitioned.stored.id, kind: kind, previous: previousMoments,
+                                  moments: machine.dueMoments, now: now,
+                                  on: connection, logger: self.database.logger)
         var response: StoredResponse?
         if let render {
             response = try render(transitioned)

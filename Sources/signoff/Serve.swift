@@ -27,7 +27,8 @@ struct Serve: AsyncParsableCommand {
         let policies = try PolicyCatalog.load(from: PolicyCatalog.defaultFolder())
         try await self.database.withEndpoint { endpoint in
             let database = Database(endpoint: endpoint, logger: logger)
-            let services = SignoffServices(database: database, clock: SystemWallClock(), registry: registry, policies: policies)
+            let services = SignoffServices(database: database, clock: SystemWallClock(), registry: registry, policies: policies,
+                                           notificationSettings: .fromEnvironment())
             let host = self.host
             let app = buildApplication(
                 services, host: host, port: self.port, logger: logger,

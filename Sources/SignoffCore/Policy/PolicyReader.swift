@@ -174,6 +174,11 @@ public struct PolicyMapping {
         self.mapping[key] != nil
     }
 
+    /// The keys in the order written, for mappings keyed by name (such as event names).
+    public var keys: [String] {
+        self.mapping.map { $0.key.string ?? "" }
+    }
+
     /// The value under `key`, or `missing_key` naming the mapping's line.
     public func value(_ key: String) throws(SignoffError) -> PolicyValue {
         guard let node = self.mapping[key] else {

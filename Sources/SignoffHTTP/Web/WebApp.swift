@@ -65,6 +65,7 @@ struct WebApp: Sendable {
         signedIn.get("") { _, context in try await self.home(context) }
         SignerPages(app: self).addRoutes(to: signedIn)
         FieldPages(app: self).addRoutes(to: signedIn)
+        NotificationPages(app: self).addRoutes(to: signedIn)
     }
 
     // MARK: Login
@@ -149,11 +150,13 @@ struct WebApp: Sendable {
         if badge == nil, signer {
             badge = try await self.services.inbox.pending(for: actor, cursor: nil, limit: 100).items.count
         }
+        let unread = try await self.services.notifications.list(for: actor.userID, unreadOnly: true, limit: 1).unread
         return Chrome(
             title: title, signedIn: true, userID: actor.userID.uuidString, userName: actor.displayName,
             roleNames: Array(Set(actor.assignments.map(\.role.chineseName))).sorted().joined(separator: "、"),
             csrf: context.session.csrfToken, back: back ?? "", badge: badge.map { $0 >= 100 ? "99+" : String($0) } ?? "",
-            hasBadge: (badge ?? 0) > 0, signer: signer, gridWorker: actor.holds(.gridWorker))
+            hasBadge: (badge ?? 0) > 0, signer: signer, gridWorker: actor.holds(.gridWorker),
+            unread: unread >= 100 ? "99+" : String(unread), hasUnread: unread > 0)
     }
 
     /// A fresh key for a form: a second tap or a retry of the same page is the same decision.
@@ -173,6 +176,9 @@ struct Chrome {
     var hasBadge: Bool
     var signer: Bool
     var gridWorker: Bool
+    /// Unread in-app notices 通知, for the navigation's badge.
+    var unread: String = ""
+    var hasUnread: Bool = false
 
     static func anonymous(title: String) -> Chrome {
         Chrome(title: title, signedIn: false, userID: "", userName: "", roleNames: "", csrf: "", back: "", badge: "",

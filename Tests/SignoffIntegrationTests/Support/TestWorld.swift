@@ -96,12 +96,14 @@ struct TestWorld: Sendable {
     /// Runs `body` against a fresh database cloned from the migrated template.
     static func with<Result: Sendable>(
         seed: Bool = true,
+        notificationSettings: NotificationSettings = .init(),
         _ body: @Sendable (TestWorld, any TestClientProtocol) async throws -> Result
     ) async throws -> Result {
         let endpoint = try await TestCluster.shared.freshDatabase()
         return try await Database.with(endpoint: endpoint, maxConnections: 6, logger: TestCluster.logger) { database in
             let clock = ManualClock(Self.start)
-            let services = SignoffServices(database: database, clock: clock, accountSettings: Self.accountSettings())
+            let services = SignoffServices(database: database, clock: clock, accountSettings: Self.accountSettings(),
+                                           notificationSettings: notificationSettings)
             let town = try await TestTownship.seed(services)
             let world = TestWorld(services: services, clock: clock, town: town, endpoint: endpoint)
             let app = Application(router: buildRouter(services), logger: TestCluster.logger)

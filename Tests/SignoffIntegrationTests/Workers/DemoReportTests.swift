@@ -80,6 +80,23 @@ struct DemoReportTests {
             #expect(values["省外 outside Sichuan"] == 1_263)
             #expect(values["务工人员 workers carried"] == 30)
             #expect(report.table().contains("1566"))
+
+            // The service starting today sends nothing for the demo's 2020 history: its due
+            // timers and published facts are all older than stale_after_hours.
+            let today = SignoffServices(database: database, clock: SignoffCore.SystemWallClock(),
+                                        accountSettings: TestWorld.accountSettings())
+            let first = try await today.notificationWorker.runOnce()
+            #expect(first.timers.fired == 0)
+            #expect(first.timers.stale > 0)
+            #expect(first.notifications.notices == 0)
+            #expect(first.notifications.skipped > 0)
+            let notices = try await database.withConnection { connection in
+                let rows = try await connection.query("SELECT count(*)::int FROM notifications", logger: database.logger)
+                var count = -1
+                for try await value in rows.decode(Int.self) { count = value }
+                return count
+            }
+            #expect(notices == 0)
         }
     }
 

@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import Prometheus
+import ServiceLifecycle
+import SignoffStore
+import Synchronization
+
+/// The counters and gauges of time-driven work, in the service's Prometheus registry.
+final class NotificationMetrics: Sendable {
+    let timersDue: Gauge
+    let timersFired: Counter
+    let timersStale: Counter
+    let timersRetried: Counter
+    let timerLateness: ValueHistogram
+    let timerLatenessP99: Gauge
+    let notificationsSent: Counter
+    let notificationsDeferred: Counter
+    let notificationsFailed: Counter
+    let webhooksDelivered: Counter
+    let webhooksFailed: Counter
+    let webhooksDeadLettered: Counter
+    /// The latest lateness samples, for the p99 gauge.
+    private let recent = Mutex<[Double]>([])
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.timersDue = registry.makeGauge(name: "signoff_timers_due", help: "Timers due and not fired yet")
+        self.timersFired = registry.makeCounter(name: "signoff_timers_fired_total", help: "Timers fired")
+        self.timersStale = registry.makeCounter(name: "signoff_timers_stale_total", help: "Timers too old when due; nothing sent")
+        self.timersRetried = registry.makeCounter(name: "signoff_timers_retried_total", help: "Timer firings that failed and wait for a retry")
+        self.timerLateness = registry.makeValueHistogram(
+            name: "signoff_timer_lateness_seconds", buckets: [1, 5, 15, 30, 60, 120, 300, 900, 3_600],
+            help: "Seconds between a timer's due time and its firing")
+        self.timerLatenessP99 = registry.makeGauge(name: "signoff_timer_lateness_p99_seconds",
+                                                   help: "p99 lateness of the last 1000 firings")
+        self.notificationsSent = registry.makeCounter(name: "signoff_notifications_sent_total", help: "In-app notices written")
+        self.notificationsDeferred = registry.makeCounter(name: "signoff_notifications_deferred_total", help: "Facts held back by quiet hours")
+        self.notificationsFailed = registry.makeCounter(name: "signoff_notifications_failed_total", help: "Facts whose notices failed")
+        self.webhooksDelivered = registry.makeCounter(name: "signoff_webhook_deliveries_sent_total", help: "Webhook deliveries accepted")
+        self.webhooksFailed = registry.makeCounter(name: "signoff_webhook_deliveries_failed_total", help: "Webhook tries that failed")
+        self.webhooksDeadLettered = registry.makeCounter(name: "signoff_webhook_deliveries_dead_total", help: "Webhook deliveries dead-lettered")
+    }
+
+    func record(_ timers: TimerStore.Report) {
+        self.timersFired.increment(by: Int64(timers.fired))
+        self.timersStale.increment(by: Int64(timers.stale))
+        self.timersRetried.increment(by: Int64(timers.retried))
+        for late in timers.lateness { self.timerLateness.record(late) }
+        guard !timers.lateness.isEmpty else { return }
+        let p99 = self.recent.withLock { samples -> Double in
+            samples.append(contentsOf: timers.lateness)
+            if samples.count > 1_000 { samples.removeFirst(samples.count - 1_000) }
+            let sorted = samples.sorted()
+            return sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
+        }
+        self.timerLatenessP99.set(p99)
+    }
+}
+
+/// One round of time-driven work: fire due timers, turn new facts into notices, send due
+/// webhooks. Every service instance runs it; each step claims its rows with SKIP LOCKED.
+public struct NotificationWorker: Sendable {
+    public struct Report: Sendable, Equatable {
+        public var timers: TimerStore.Report
+        public var notifications: NotificationStore.Report
+        public var webhooks: WebhookSender.Report
+    }
+
+    public let timers: TimerStore
+    public let notifications: NotificationStore
+    public let sender: WebhookSender
+    let metrics: NotificationMetrics
+
+    init(timers: TimerStore, notifications: NotificationStore, sender: WebhookSender, metrics: NotificationMetrics) {
+        self.timers = timers
+        self.notifications = notifications
+        self.sender = sender
+        self.metrics = metrics
+    }
+
+    @discardableResult
+    public func runOnce() async throws -> Report {
+        let fired = try await self.timers.fireDue()
+        self.metrics.record(fired)
+        let notified = try await self.notifications.drain()
+        self.metrics.notificationsSent.increment(by: Int64(notified.notices))
+        self.metrics.notificationsDeferred.increment(by: Int64(notified.deferred))
+        self.metrics.notificationsFailed.increment(by: Int64(notified.failed))
+        let sent = try await self.sender.sendDue()
+        self.metrics.webhooksDelivered.increment(by: Int64(sent.delivered))
+        self.metrics.webhooksFailed.increment(by: Int64(sent.failed))
+        self.metrics.webhooksDeadLettered.increment(by: Int64(sent.deadLettered))
+        self.metrics.timersDue.set(Double(try await self.timers.dueCount()))
+        return Report(timers: fired, notifications: notified, webhooks: sent)
+    }
+}
+
+/// Runs the notification worker every `interval`, next to the server, like `VehicleEventService`.
+struct NotificationService: Service {
+    let worker: NotificationWorker
+    let interval: Duration
+    let logger: Logger
+    let isReady: @Sendable () async -> Bool
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled, await !self.isReady() {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            while !Task.isCancelled {
+                do {
+                    let report = try await self.worker.runOnce()
+                    if report.timers.fired + report.notifications.notices + report.webhooks.delivered + report.webhooks.failed > 0 {
+                        self.logger.info("notifications", metadata: [
+                            "signoff.timers.fired": "\(report.timers.fired)", "signoff.timers.stale": "\(report.timers.stale)",
+                            "signoff.notices": "\(report.notifications.notices)",
+                            "signoff.webhooks.delivered": "\(report.webhooks.delivered)",
+                            "signoff.webhooks.failed": "\(report.webhooks.failed)",
+                        ])
+                    }
+                } catch {
+                    self.logger.warning("notification round failed", metadata: ["signoff.error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: self.interval)
+            }
+        }
+    }
+}
