@@ -65,6 +65,8 @@ struct WebApp: Sendable {
         signedIn.get("") { _, context in try await self.home(context) }
         SignerPages(app: self).addRoutes(to: signedIn)
         FieldPages(app: self).addRoutes(to: signedIn)
+        AdminPages(app: self).addRoutes(to: signedIn)
+        WorkerPages(app: self).addRoutes(to: signedIn, anonymous: web)
     }
 
     // MARK: Login
@@ -134,6 +136,8 @@ struct WebApp: Sendable {
             "pendingCount": pendingCount,
             "gridWorker": actor.holds(.gridWorker),
             "admin": actor.holds(.admin),
+            "certificates": WorkerPages.seesCertificates(actor),
+            "certificatesSub": WorkerPages.homeSubtitle(actor),
             "roles": actor.assignments.map { ["role": $0.role.chineseName] },
         ]
         return self.renderer.page("home", model)
