@@ -125,3 +125,32 @@ def test_admin_pages_refuse_a_grid_worker(phone, server):
     response = page.goto(server.url("/app/admin"))
     assert response.status == 403
     assert "无权办理" in page.title()
+
+
+def test_admin_suspends_a_user_whose_open_session_ends_on_the_next_request(phone, server):
+    signer = phone("gw07")
+    signer.goto(server.url("/app"))
+    assert "/app/login" not in signer.url
+
+    admin = phone("admin")
+    admin.goto(server.url("/app/admin/users?q=gw07"))
+    admin.locator(".cards a").filter(has_text="gw07").first.click()
+    assert "正常" in admin.locator("main").inner_text()
+    # A reason is required: the browser keeps the form until one is given.
+    admin.get_by_label("停用原因").fill("调离网格，暂停使用")
+    admin.get_by_role("button", name="停用账号").click()
+    assert "账号已停用" in admin.locator(".notice-ok").inner_text()
+    assert "已停用" in admin.locator("main .tag").first.inner_text()
+    screenshot(admin, "admin-user-suspended")
+
+    # The suspended user's next request ends their session: back to the login page.
+    signer.goto(server.url("/app/inbox"))
+    assert "/app/login" in signer.url
+    user_id = admin.url.split("/app/admin/users/")[1].split("?")[0]
+    trail = server.audit(user_id)
+    events = [entry for entry in trail["events"] if entry["event"] == "suspend"]
+    assert events and events[-1]["reason"] == "调离网格，暂停使用"
+
+    admin.get_by_label("恢复原因").fill("回到岗位")
+    admin.get_by_role("button", name="恢复账号").click()
+    assert "账号已恢复" in admin.locator(".notice-ok").inner_text()

@@ -66,6 +66,7 @@ struct WebApp: Sendable {
         SignerPages(app: self).addRoutes(to: signedIn)
         FieldPages(app: self).addRoutes(to: signedIn)
         AdminPages(app: self).addRoutes(to: signedIn)
+        AccountPages(app: self).addRoutes(to: signedIn)
         WorkerPages(app: self).addRoutes(to: signedIn, anonymous: web)
     }
 
