@@ -128,13 +128,13 @@ def test_admin_pages_refuse_a_grid_worker(phone, server):
 
 
 def test_admin_suspends_a_user_whose_open_session_ends_on_the_next_request(phone, server):
-    signer = phone("gw07")
+    signer = phone("gw61")
     signer.goto(server.url("/app"))
     assert "/app/login" not in signer.url
 
     admin = phone("admin")
-    admin.goto(server.url("/app/admin/users?q=gw07"))
-    admin.locator(".cards a").filter(has_text="gw07").first.click()
+    admin.goto(server.url("/app/admin/users?q=gw61"))
+    admin.locator(".cards a").filter(has_text="gw61").first.click()
     assert "正常" in admin.locator("main").inner_text()
     # A reason is required: the browser keeps the form until one is given.
     admin.get_by_label("停用原因").fill("调离网格，暂停使用")
@@ -154,3 +154,19 @@ def test_admin_suspends_a_user_whose_open_session_ends_on_the_next_request(phone
     admin.get_by_label("恢复原因").fill("回到岗位")
     admin.get_by_role("button", name="恢复账号").click()
     assert "账号已恢复" in admin.locator(".notice-ok").inner_text()
+
+
+def test_admin_reads_the_policy_in_force_and_each_machine(phone, server):
+    page = phone("admin")
+    page.goto(server.url("/app/admin/policy"))
+    text = page.locator("main").inner_text()
+    assert "停放满14天可申请通行证" in text
+    assert page.locator("main ol li").count() == 5
+    machines = page.locator(".policy-machine")
+    assert machines.count() == 7
+    certificate = page.locator("#machine-certificate_request")
+    assert "workers.yaml 版本" in certificate.inner_text()
+    events = certificate.locator("tbody tr td:nth-child(2)").all_text_contents()
+    assert set(events) == {"file", "verify", "pass", "fail", "cancel"}
+    certificate.locator("summary").click()
+    assert "stateDiagram" in certificate.locator(".mermaid-source").inner_text()

@@ -67,6 +67,7 @@ struct WebApp: Sendable {
         FieldPages(app: self).addRoutes(to: signedIn)
         AdminPages(app: self).addRoutes(to: signedIn)
         AccountPages(app: self).addRoutes(to: signedIn)
+        PolicyPages(app: self).addRoutes(to: signedIn)
         WorkerPages(app: self).addRoutes(to: signedIn, anonymous: web)
     }
 
