@@ -47,12 +47,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Debian's libqrencode (libqrencode-dev), for the QR code of a health certificate.
+        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
         // HTTP API on Hummingbird 2.
         .target(
             name: "SignoffHTTP",
             dependencies: [
                 "SignoffCore",
                 "SignoffStore",
+                "CQRencode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -66,6 +66,10 @@ struct WebApp: Sendable {
         SignerPages(app: self).addRoutes(to: signedIn)
         FieldPages(app: self).addRoutes(to: signedIn)
         NotificationPages(app: self).addRoutes(to: signedIn)
+        AdminPages(app: self).addRoutes(to: signedIn)
+        AccountPages(app: self).addRoutes(to: signedIn)
+        PolicyPages(app: self).addRoutes(to: signedIn)
+        WorkerPages(app: self).addRoutes(to: signedIn, anonymous: web)
     }
 
     // MARK: Login
@@ -135,6 +139,8 @@ struct WebApp: Sendable {
             "pendingCount": pendingCount,
             "gridWorker": actor.holds(.gridWorker),
             "admin": actor.holds(.admin),
+            "certificates": WorkerPages.seesCertificates(actor),
+            "certificatesSub": WorkerPages.homeSubtitle(actor),
             "roles": actor.assignments.map { ["role": $0.role.chineseName] },
         ]
         return self.renderer.page("home", model)
