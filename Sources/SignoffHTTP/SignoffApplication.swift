@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Prometheus
+import ServiceLifecycle
 import SignoffCore
 import SignoffStore
 
@@ -40,14 +41,15 @@ public struct SignoffServices: Sendable {
     }
 }
 
-/// The router with every route and middleware.
-public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext> {
+/// The router with every route and middleware; at most `maxConcurrentRequests` are handled at once.
+public func buildRouter(_ services: SignoffServices, maxConcurrentRequests: Int = 512) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info))
     router.add(middleware: MetricsMiddleware())
     let routes = RouteTable()
     router.add(middleware: ProblemMiddleware(routes: routes))
+    router.add(middleware: ConcurrencyLimitMiddleware(gate: RequestGate(limit: maxConcurrentRequests)))
     router.add(middleware: AuthenticationMiddleware(accounts: services.accounts))
 
     SystemController(database: services.database, registry: services.registry).addRoutes(to: router)
@@ -96,6 +98,15 @@ public func buildApplication(
         await startUp.finish(try await beforeServerStarts())
     }
     return application
+}
+
+/// Runs the service until SIGINT or SIGTERM. Graceful shutdown (requests in flight finish, the
+/// port closes) lasts at most `shutdownDeadline`; whatever still runs is then cancelled, so
+/// Ctrl-C always stops the service, even while the database hangs.
+public func runUntilSignalled(_ application: some ApplicationProtocol, logger: Logger, shutdownDeadline: Duration = .seconds(10)) async throws {
+    var configuration = ServiceGroupConfiguration(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    configuration.maximumGracefulShutdownDuration = shutdownDeadline
+    try await ServiceGroup(configuration: configuration).run()
 }
 
 /// What the start-up work left: whether it is done, and the banner lines it returned.

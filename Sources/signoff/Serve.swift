@@ -25,13 +25,14 @@ struct Serve: AsyncParsableCommand {
         let demoPassword = self.demo ? try self.resolveDemoPassword() : nil
         let migrator = try Migrator.load(from: Migrator.defaultFolder())
         let policies = try PolicyCatalog.load(from: PolicyCatalog.defaultFolder())
-        try await self.database.withEndpoint { endpoint in
+        // The service owns its private cluster: Ctrl-C stops it, also when it was found running.
+        try await self.database.withEndpoint(stopOnExit: true) { endpoint in
             let database = Database(endpoint: endpoint, logger: logger)
             let services = SignoffServices(database: database, clock: SystemWallClock(), registry: registry, policies: policies)
             let host = self.host
             let app = buildApplication(
                 services, host: host, port: self.port, logger: logger,
-                beforeServerStarts: {
+                beforeServerStarts: { try await Database.$unboundedOperations.withValue(true) {
                     try await database.waitUntilReachable()
                     try await migrator.migrate(database)
                     guard let password = demoPassword else { return [] }
@@ -43,7 +44,7 @@ struct Serve: AsyncParsableCommand {
                     }
                     banner.append("  gw01 … gw84 are the grid workers of the 84 grids. The figures: GET /reports/township or `signoff report`.")
                     return banner
-                },
+                } },
                 onServerRunning: { port, banner in
                     // Written unbuffered, so the banner reaches a log file at once.
                     let lines = ["Signoff is listening on http://\(host):\(port)  (database \(endpoint.host):\(endpoint.port)/\(endpoint.database))"]
@@ -51,7 +52,7 @@ struct Serve: AsyncParsableCommand {
                     FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
                 }
             )
-            try await app.runService()
+            try await runUntilSignalled(app, logger: logger)
         }
     }
 
