@@ -103,10 +103,36 @@ public func buildApplication(
 /// Runs the service until SIGINT or SIGTERM. Graceful shutdown (requests in flight finish, the
 /// port closes) lasts at most `shutdownDeadline`; whatever still runs is then cancelled, so
 /// Ctrl-C always stops the service, even while the database hangs.
-public func runUntilSignalled(_ application: some ApplicationProtocol, logger: Logger, shutdownDeadline: Duration = .seconds(10)) async throws {
-    var configuration = ServiceGroupConfiguration(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+///
+/// If the service has still not stopped `shutdownDeadline + 5 s` after the signal (a task that
+/// ignores cancellation), `onStuck` runs and the process exits with status 1.
+public func runUntilSignalled(
+    _ application: some ApplicationProtocol, logger: Logger, shutdownDeadline: Duration = .seconds(10),
+    onStuck: @escaping @Sendable () -> Void = {}
+) async throws {
+    let watchdog = ShutdownWatchdog(after: shutdownDeadline + .seconds(5), logger: logger, onStuck: onStuck)
+    var configuration = ServiceGroupConfiguration(services: [application, watchdog], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = shutdownDeadline
     try await ServiceGroup(configuration: configuration).run()
+}
+
+/// Waits for graceful shutdown to begin, then arms a timer outside the group that ends the
+/// process if the group has not finished by then.
+private struct ShutdownWatchdog: Service {
+    let after: Duration
+    let logger: Logger
+    let onStuck: @Sendable () -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        let (after, logger, onStuck) = (self.after, self.logger, self.onStuck)
+        Task.detached {
+            try? await Task.sleep(for: after)
+            logger.error("shutdown did not finish in time; exiting")
+            onStuck()
+            exit(1)
+        }
+    }
 }
 
 /// What the start-up work left: whether it is done, and the banner lines it returned.

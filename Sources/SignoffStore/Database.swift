@@ -36,6 +36,9 @@ public final class Database: Sendable {
     public let limits: DatabaseLimits
     /// When a lease last failed because the server was unreachable; nil once one succeeds.
     private let unreachableSince = Mutex<ContinuousClock.Instant?>(nil)
+    /// While unreachable, one request a second waits the full bound, so the pool gets the time
+    /// to reconnect once the server is back; the others fail fast.
+    private let lastProbe = Mutex<ContinuousClock.Instant>(.now)
 
     /// Set for start-up work (migrations, the demo) that may hold a connection longer than a request.
     @TaskLocal public static var unboundedOperations = false
@@ -109,7 +112,7 @@ public final class Database: Sendable {
         wait: Duration?,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let wait = wait ?? (self.isKnownUnreachable ? self.limits.unreachableWait : self.limits.connectionWait)
+        let wait = wait ?? (self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
         let lease = try await self.lease(wait: wait)
         defer { lease.release() }
         // A query that never returns (a server that stopped answering) ends when the watchdog
@@ -134,6 +137,14 @@ public final class Database: Sendable {
                 throw self.unavailable(signoff.detail)
             }
             throw translated
+        }
+    }
+
+    private func takeProbe() -> Bool {
+        self.lastProbe.withLock { last in
+            guard ContinuousClock.now - last >= .seconds(1) else { return false }
+            last = .now
+            return true
         }
     }
 

@@ -52,7 +52,12 @@ struct Serve: AsyncParsableCommand {
                     FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
                 }
             )
-            try await runUntilSignalled(app, logger: logger)
+            let dataDir = self.database.dataDir
+            try await runUntilSignalled(app, logger: logger, onStuck: {
+                // The private cluster must not outlive the service, even when shutdown is stuck.
+                guard ProcessInfo.processInfo.environment["DATABASE_URL"]?.isEmpty ?? true else { return }
+                try? PostgresCluster(folder: URL(fileURLWithPath: dataDir), logger: logger).stop()
+            })
         }
     }
 
