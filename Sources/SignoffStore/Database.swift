@@ -40,7 +40,8 @@ public final class Database: Sendable {
     /// to reconnect once the server is back; the others fail fast.
     private let lastProbe = Mutex<ContinuousClock.Instant>(.now)
 
-    /// Set for start-up work (migrations, the demo) that may hold a connection longer than a request.
+    /// Set for start-up work (migrations, the demo) that may wait for and hold a connection
+    /// longer than a request; inherited by its child tasks.
     @TaskLocal public static var unboundedOperations = false
 
     public init(endpoint: DatabaseEndpoint, maxConnections: Int = 20, limits: DatabaseLimits = .init(), logger: Logger) {
@@ -112,7 +113,8 @@ public final class Database: Sendable {
         wait: Duration?,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let wait = wait ?? (self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
+        let wait = wait ?? (Self.unboundedOperations ? .seconds(600)
+            : self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
         let lease = try await self.lease(wait: wait)
         defer { lease.release() }
         // A query that never returns (a server that stopped answering) ends when the watchdog
@@ -244,6 +246,8 @@ public final class Database: Sendable {
             return SignoffError(.versionConflict, "Another change to the same record happened at the same time. Reload and try again.")
         case "22021", "22P05":
             return SignoffError(.invalidValue, "A text value holds a character the database cannot store (such as NUL).")
+        case "57014":
+            return SignoffError(.databaseUnavailable, "A database statement took longer than the service allows and was stopped. The change was not saved; try again.")
         case "57P01", "57P02", "57P03":
             return SignoffError(.databaseUnavailable, "The database is shutting down or starting up.")
         case let state where state.hasPrefix("08"):
@@ -260,10 +264,11 @@ extension Database {
     public static func with<Result: Sendable>(
         endpoint: DatabaseEndpoint,
         maxConnections: Int = 20,
+        limits: DatabaseLimits = .init(),
         logger: Logger,
         _ body: @Sendable (Database) async throws -> Result
     ) async throws -> Result {
-        let database = Database(endpoint: endpoint, maxConnections: maxConnections, logger: logger)
+        let database = Database(endpoint: endpoint, maxConnections: maxConnections, limits: limits, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }

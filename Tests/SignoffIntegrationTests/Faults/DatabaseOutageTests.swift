@@ -83,29 +83,4 @@ struct DatabaseOutageTests {
         try await Self.withUnreachableDatabase(port: hole.port) { client in try await Self.exercise(client) }
         withExtendedLifetime(hole) {}
     }
-
-    @Test func aQueryPastTheOperationBoundIsStoppedAnd503() async throws {
-        try await TestWorld.with { world, _ in
-            let limits = DatabaseLimits(operation: .seconds(1))
-            let database = Database(endpoint: world.endpoint, maxConnections: 2, limits: limits, logger: TestCluster.logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await database.client.run() }
-                defer { group.cancelAll() }
-                let error = await #expect(throws: SignoffError.self) {
-                    try await database.transaction { connection in
-                        try await connection.query("SELECT pg_sleep(30)", logger: TestCluster.logger)
-                    }
-                }
-                #expect(error?.code == .databaseUnavailable)
-                #expect(error?.extra["retry_after"] != nil)
-                // The pool replaced the closed connection: the next operation works.
-                let one = try await database.withConnection { connection in
-                    var value = 0
-                    for try await row in try await connection.query("SELECT 1", logger: TestCluster.logger).decode(Int.self) { value = row }
-                    return value
-                }
-                #expect(one == 1)
-            }
-        }
-    }
 }
