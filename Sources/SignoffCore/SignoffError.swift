@@ -9,6 +9,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case unknownField = "unknown_field"
             case invalidType = "invalid_type"
             case missingField = "missing_field"
+            case invalidID = "invalid_id"
             case invalidValue = "invalid_value"
             case reasonRequired = "reason_required"
             case payloadTooLarge = "payload_too_large"
@@ -31,6 +32,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case importInvalid = "import_invalid"
             case migrationChecksum = "migration_checksum_mismatch"
             case databaseUnavailable = "database_unavailable"
+            case serviceBusy = "service_busy"
             case serverMissing = "postgres_server_missing"
             case internalError = "internal_error"
             case addressRefused = "address_refused"
@@ -47,6 +49,7 @@ public struct SignoffError: Error, Sendable, Equatable {
         public static let unknownField = Code(.unknownField)
         public static let invalidType = Code(.invalidType)
         public static let missingField = Code(.missingField)
+        public static let invalidID = Code(.invalidID)
         public static let invalidValue = Code(.invalidValue)
         public static let reasonRequired = Code(.reasonRequired)
         public static let payloadTooLarge = Code(.payloadTooLarge)
@@ -69,6 +72,7 @@ public struct SignoffError: Error, Sendable, Equatable {
         public static let importInvalid = Code(.importInvalid)
         public static let migrationChecksum = Code(.migrationChecksum)
         public static let databaseUnavailable = Code(.databaseUnavailable)
+        public static let serviceBusy = Code(.serviceBusy)
         public static let serverMissing = Code(.serverMissing)
         public static let internalError = Code(.internalError)
         /// A webhook URL that is not http(s), or points at a loopback or private address.
@@ -77,7 +81,7 @@ public struct SignoffError: Error, Sendable, Equatable {
         /// The HTTP status a code is answered with.
         public var httpStatus: Int {
             switch self.base {
-            case .invalidJSON, .unknownField, .invalidType, .missingField: 400
+            case .invalidJSON, .unknownField, .invalidType, .missingField, .invalidID: 400
             case .unauthenticated, .invalidCredentials: 401
             case .forbiddenRole, .outOfJurisdiction, .accountSuspended: 403
             case .notFound: 404
@@ -88,7 +92,7 @@ public struct SignoffError: Error, Sendable, Equatable {
                 .repeatedSigner, .policyInvalid, .importInvalid, .addressRefused:
                 422
             case .tooManyAttempts: 429
-            case .databaseUnavailable: 503
+            case .databaseUnavailable, .serviceBusy: 503
             case .migrationChecksum, .serverMissing, .internalError: 500
             }
         }
@@ -100,6 +104,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .unknownField: "Unknown field"
             case .invalidType: "Wrong type"
             case .missingField: "Missing field"
+            case .invalidID: "Malformed id"
             case .invalidValue: "Invalid value"
             case .reasonRequired: "Reason required"
             case .payloadTooLarge: "Request body too large"
@@ -122,6 +127,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .importInvalid: "Import refused"
             case .migrationChecksum: "Applied migration changed"
             case .databaseUnavailable: "Database unavailable"
+            case .serviceBusy: "Too many requests in progress"
             case .serverMissing: "PostgreSQL server missing"
             case .internalError: "Internal error"
             case .addressRefused: "Address refused"

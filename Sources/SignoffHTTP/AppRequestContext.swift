@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import SignoffCore
@@ -38,4 +39,17 @@ public struct AuthenticatedContext: ChildRequestContext {
 
     public var maxUploadSize: Int { 4 * 1024 * 1024 }
     public var requestID: String { self.id }
+}
+
+// MARK: - Path ids
+extension Parameters {
+    /// A UUID in the path; a malformed one answers `400 invalid_id` naming the segment,
+    /// not a body error, since the body (if any) is fine.
+    func uuid(_ name: String) throws -> UUID {
+        guard let text = self.get(name), let id = UUID(uuidString: text) else {
+            throw SignoffError(.invalidID, "The id in the address (‘\(name)’) must be a UUID such as 6f1c2b1e-0000-4000-8000-000000000000.",
+                               extra: ["field": .string(name)])
+        }
+        return id
+    }
 }

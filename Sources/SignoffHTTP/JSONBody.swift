@@ -4,8 +4,18 @@ import NIOCore
 import SignoffCore
 
 /// A request body whose fields are exactly its coding keys: any other field is refused.
+///
+/// A field holding an object (or a list of objects) names the object's own strict type in
+/// `nested`, so the check reaches every level; an object in a field that names none is refused.
 public protocol StrictRequest: Decodable, Sendable {
     associatedtype CodingKeys: CodingKey & CaseIterable
+    /// Wire field name → the strict type of the object(s) it holds.
+    static var nested: [String: any StrictRequest.Type] { get }
+}
+
+extension StrictRequest {
+    public static var nested: [String: any StrictRequest.Type] { [:] }
+    static var fieldNames: Set<String> { Set(CodingKeys.allCases.map(\.stringValue)) }
 }
 
 /// JSON in and out. Field names are snake_case on the wire: responses convert, and requests
@@ -50,15 +60,46 @@ enum JSONBody {
         guard let fields = object as? [String: Any] else {
             throw SignoffError(.invalidType, "The request body must be a JSON object.", extra: ["field": ""])
         }
-        let known = Set(T.CodingKeys.allCases.map(\.stringValue))
-        if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
-            throw SignoffError(.unknownField, "The field ‘\(unknown)’ is not part of this request. Allowed: \(known.sorted().joined(separator: ", ")).",
-                               extra: ["field": .string(unknown)])
-        }
+        try Self.check(fields, as: T.self, path: "")
         do {
             return try Self.decoder().decode(T.self, from: data.isEmpty ? Data("{}".utf8) : data)
         } catch let error as DecodingError {
             throw Self.translate(error)
+        }
+    }
+
+    /// Refuses unknown fields at every level, and NUL characters in any string (PostgreSQL
+    /// cannot store them in text, and no form field needs one).
+    static func check(_ fields: [String: Any], as type: any StrictRequest.Type, path: String) throws {
+        let known = type.fieldNames
+        for name in fields.keys.sorted() {
+            let field = path.isEmpty ? name : "\(path).\(name)"
+            guard known.contains(name) else {
+                throw SignoffError(.unknownField, "The field ‘\(field)’ is not part of this request. Allowed: \(known.sorted().joined(separator: ", ")).",
+                                   extra: ["field": .string(field)])
+            }
+            try Self.check(value: fields[name]!, nested: type.nested[name], field: field)
+        }
+    }
+
+    private static func check(value: Any, nested: (any StrictRequest.Type)?, field: String) throws {
+        switch value {
+        case let text as String:
+            if text.unicodeScalars.contains("\u{0}") {
+                throw SignoffError(.invalidValue, "The field ‘\(field)’ contains a NUL character (\\u0000), which is not allowed in text.",
+                                   extra: ["field": .string(field)])
+            }
+        case let object as [String: Any]:
+            guard let nested else {
+                throw SignoffError(.invalidType, "The field ‘\(field)’ must not be an object.", extra: ["field": .string(field)])
+            }
+            try Self.check(object, as: nested, path: field)
+        case let list as [Any]:
+            for (index, element) in list.enumerated() {
+                try Self.check(value: element, nested: nested, field: "\(field)[\(index)]")
+            }
+        default:
+            break
         }
     }
 

@@ -110,6 +110,42 @@ final class RouteTable: Sendable {
     }
 }
 
+/// Caps the requests in progress: past the cap a request is answered at once with
+/// `503 service_busy` and `Retry-After`, instead of queueing behind the others without bound.
+struct ConcurrencyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    let gate: RequestGate
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard self.gate.enter() else {
+            throw SignoffError(.serviceBusy, "The service is handling \(self.gate.limit) requests already. Try again in a moment.",
+                               extra: ["retry_after": .int(1)])
+        }
+        defer { self.gate.leave() }
+        return try await next(request, context)
+    }
+}
+
+/// A counter of requests in progress with a ceiling.
+final class RequestGate: Sendable {
+    let limit: Int
+    private let inFlight = Mutex(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Takes a place if one is free.
+    func enter() -> Bool {
+        self.inFlight.withLock { count in
+            guard count < self.limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { self.inFlight.withLock { $0 -= 1 } }
+
+    var current: Int { self.inFlight.withLock { $0 } }
+}
+
 /// Puts the request id on every response, so a user can quote it and it can be found in the logs.
 struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Prometheus
+import ServiceLifecycle
 import SignoffCore
 import SignoffStore
 
@@ -54,8 +55,8 @@ public struct SignoffServices: Sendable {
     }
 }
 
-/// The router with every route and middleware.
-public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext> {
+/// The router with every route and middleware; at most `maxConcurrentRequests` are handled at once.
+public func buildRouter(_ services: SignoffServices, maxConcurrentRequests: Int = 512) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info))
@@ -67,6 +68,7 @@ public func buildRouter(_ services: SignoffServices) -> Router<AppRequestContext
     ]))
     let routes = RouteTable()
     router.add(middleware: ProblemMiddleware(routes: routes))
+    router.add(middleware: ConcurrencyLimitMiddleware(gate: RequestGate(limit: maxConcurrentRequests)))
     router.add(middleware: AuthenticationMiddleware(accounts: services.accounts))
 
     SystemController(database: services.database, registry: services.registry).addRoutes(to: router)
@@ -127,6 +129,41 @@ public func buildApplication(
         await startUp.finish(try await beforeServerStarts())
     }
     return application
+}
+
+/// Runs the service until SIGINT or SIGTERM. Graceful shutdown (requests in flight finish, the
+/// port closes) lasts at most `shutdownDeadline`; whatever still runs is then cancelled, so
+/// Ctrl-C always stops the service, even while the database hangs.
+///
+/// If the service has still not stopped `shutdownDeadline + 5 s` after the signal (a task that
+/// ignores cancellation), `onStuck` runs and the process exits with status 1.
+public func runUntilSignalled(
+    _ application: some ApplicationProtocol, logger: Logger, shutdownDeadline: Duration = .seconds(10),
+    onStuck: @escaping @Sendable () -> Void = {}
+) async throws {
+    let watchdog = ShutdownWatchdog(after: shutdownDeadline + .seconds(5), logger: logger, onStuck: onStuck)
+    var configuration = ServiceGroupConfiguration(services: [application, watchdog], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    configuration.maximumGracefulShutdownDuration = shutdownDeadline
+    try await ServiceGroup(configuration: configuration).run()
+}
+
+/// Waits for graceful shutdown to begin, then arms a timer outside the group that ends the
+/// process if the group has not finished by then.
+private struct ShutdownWatchdog: Service {
+    let after: Duration
+    let logger: Logger
+    let onStuck: @Sendable () -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        let (after, logger, onStuck) = (self.after, self.logger, self.onStuck)
+        Task.detached {
+            try? await Task.sleep(for: after)
+            logger.error("shutdown did not finish in time; exiting")
+            onStuck()
+            exit(1)
+        }
+    }
 }
 
 /// What the start-up work left: whether it is done, and the banner lines it returned.

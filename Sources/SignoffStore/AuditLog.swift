@@ -177,6 +177,19 @@ public enum AuditLog {
                 message: "its current state ‘\(state)’ differs from its last audited state ‘\(audited ?? "none")’: the state was changed outside the transition path"
             ))
         }
+        let ends = try await connection.query("""
+            SELECT i.id, i.audit_seq, last.seq
+              FROM instances i
+              LEFT JOIN LATERAL (SELECT max(seq) AS seq FROM audit_events e WHERE e.subject_id = i.id) last ON true
+             WHERE i.audit_seq IS NULL OR last.seq IS DISTINCT FROM i.audit_seq
+             ORDER BY i.id
+            """, logger: logger)
+        for try await (subject, recorded, lastSeq) in ends.decode((UUID, Int?, Int?).self) {
+            verification.subjectProblems.append(.init(
+                rowID: nil, subjectID: subject, seq: nil,
+                message: "its record says its last transition is audit seq \(recorded.map(String.init) ?? "none"), but its trail ends at seq \(lastSeq.map(String.init) ?? "none"): rows were cut from the end of the trail"
+            ))
+        }
         return verification
     }
 }

@@ -2,14 +2,49 @@ import Foundation
 import Logging
 import PostgresNIO
 import SignoffCore
+import Synchronization
+
+/// How long the service waits on PostgreSQL before it answers `503 database_unavailable`.
+public struct DatabaseLimits: Sendable {
+    /// The longest wait for a pooled connection.
+    public var connectionWait: Duration
+    /// The wait for a connection while the server is known to be unreachable (fail fast).
+    public var unreachableWait: Duration
+    /// The longest one unit of work (a transaction, or the queries on one lease) may hold a
+    /// connection; past it the connection is closed, which ends any query still waiting.
+    public var operation: Duration
+    /// Sent as `Retry-After` with `database_unavailable`.
+    public var retryAfterSeconds: Int
+
+    public init(connectionWait: Duration = .seconds(2), unreachableWait: Duration = .milliseconds(250),
+                operation: Duration = .seconds(15), retryAfterSeconds: Int = 2) {
+        self.connectionWait = connectionWait
+        self.unreachableWait = unreachableWait
+        self.operation = operation
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+}
 
 /// The service's PostgreSQL: one pool for writes, and optionally one for reads on a replica.
+///
+/// Every lease is bounded (`DatabaseLimits`): a request never waits on an unreachable server
+/// for longer than the bound, and it gets `503 database_unavailable` with `Retry-After`.
 public final class Database: Sendable {
     public let client: PostgresClient
     public let endpoint: DatabaseEndpoint
     public let logger: Logger
+    public let limits: DatabaseLimits
+    /// When a lease last failed because the server was unreachable; nil once one succeeds.
+    private let unreachableSince = Mutex<ContinuousClock.Instant?>(nil)
+    /// While unreachable, one request a second waits the full bound, so the pool gets the time
+    /// to reconnect once the server is back; the others fail fast.
+    private let lastProbe = Mutex<ContinuousClock.Instant>(.now)
 
-    public init(endpoint: DatabaseEndpoint, maxConnections: Int = 20, logger: Logger) {
+    /// Set for start-up work (migrations, the demo) that may wait for and hold a connection
+    /// longer than a request; inherited by its child tasks.
+    @TaskLocal public static var unboundedOperations = false
+
+    public init(endpoint: DatabaseEndpoint, maxConnections: Int = 20, limits: DatabaseLimits = .init(), logger: Logger) {
         var configuration = PostgresClient.Configuration(
             host: endpoint.host, port: endpoint.port, username: endpoint.username,
             password: endpoint.password, database: endpoint.database, tls: .disable
@@ -17,10 +52,15 @@ public final class Database: Sendable {
         configuration.options.maximumConnections = maxConnections
         configuration.options.minimumConnections = 0
         configuration.options.connectionIdleTimeout = .seconds(60)
+        configuration.options.connectTimeout = limits.connectionWait
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.endpoint = endpoint
         self.logger = logger
+        self.limits = limits
     }
+
+    /// Whether the last lease found the server unreachable.
+    public var isKnownUnreachable: Bool { self.unreachableSince.withLock { $0 != nil } }
 
     /// Runs `body` in one transaction. Errors thrown by `body` come back unwrapped, so a
     /// `SignoffError` from a machine reaches the caller as itself; the transaction is rolled back.
@@ -29,12 +69,8 @@ public final class Database: Sendable {
         isolation: isolated (any _Concurrency.Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        do {
-            return try await self.client.withConnection(isolation: isolation) { connection in
-                try await Self.transaction(on: connection, logger: self.logger, body)
-            }
-        } catch {
-            throw Self.translate(error)
+        try await self.withConnection(isolation: isolation) { connection in
+            try await Self.transaction(on: connection, logger: self.logger, body)
         }
     }
 
@@ -60,28 +96,162 @@ public final class Database: Sendable {
         return result
     }
 
+    /// Runs `body` on a pooled connection, waiting for one at most `limits.connectionWait`
+    /// (`unreachableWait` while the server is known down) and holding it at most `limits.operation`.
     @discardableResult
     public func withConnection<Result: Sendable>(
         isolation: isolated (any _Concurrency.Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
+        try await self.withConnection(isolation: isolation, wait: nil, body)
+    }
+
+    /// The same with an explicit wait for the connection (`/ready` uses a short one).
+    @discardableResult
+    public func withConnection<Result: Sendable>(
+        isolation: isolated (any _Concurrency.Actor)? = #isolation,
+        wait: Duration?,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let wait = wait ?? (Self.unboundedOperations ? .seconds(600)
+            : self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
+        let lease = try await self.lease(wait: wait)
+        defer { lease.release() }
+        // A query that never returns (a server that stopped answering) ends when the watchdog
+        // closes the connection; the pool then replaces it.
+        let watchdog: Task<Void, Never>? = Self.unboundedOperations ? nil : Task { [limits = self.limits, logger = self.logger] in
+            guard (try? await Task.sleep(for: limits.operation)) != nil else { return }
+            logger.warning("database operation exceeded its bound; closing its connection",
+                           metadata: ["signoff.db.bound_ms": "\(limits.operation.components.seconds * 1000)"])
+            lease.timedOut.withLock { $0 = true }
+            try? await lease.connection.close()
+        }
+        defer { watchdog?.cancel() }
         do {
-            return try await self.client.withConnection(isolation: isolation) { try await body($0) }
+            return try await body(lease.connection)
         } catch {
-            throw Self.translate(error)
+            if lease.timedOut.withLock({ $0 }) {
+                throw self.unavailable("A database operation took longer than \(self.limits.operation.components.seconds) s and was stopped. The change was not saved; try again.")
+            }
+            let translated = Self.translate(error)
+            if let signoff = translated as? SignoffError, signoff.code == .databaseUnavailable {
+                self.unreachableSince.withLock { $0 = $0 ?? .now }
+                throw self.unavailable(signoff.detail)
+            }
+            throw translated
         }
     }
 
-    /// Maps constraint violations to stable codes; everything else passes through.
+    private func takeProbe() -> Bool {
+        self.lastProbe.withLock { last in
+            guard ContinuousClock.now - last >= .seconds(1) else { return false }
+            last = .now
+            return true
+        }
+    }
+
+    /// A connection borrowed from the pool by a helper task that parks until it is released, so
+    /// the wait for it can be bounded and abandoned without running the caller's body elsewhere.
+    private final class Lease: Sendable {
+        let connection: PostgresConnection
+        let timedOut = Mutex(false)
+        private let done: AsyncStream<Void>.Continuation
+        init(connection: PostgresConnection, done: AsyncStream<Void>.Continuation) {
+            self.connection = connection
+            self.done = done
+        }
+        func release() { self.done.finish() }
+    }
+
+    private enum LeaseEvent: Sendable {
+        case leased(Lease)
+        case failed(any Error)
+        case timedOut
+    }
+
+    private func lease(wait: Duration) async throws -> Lease {
+        let (events, sink) = AsyncStream<LeaseEvent>.makeStream(bufferingPolicy: .bufferingNewest(4))
+        let (done, release) = AsyncStream<Void>.makeStream()
+        let client = self.client
+        let holder = Task {
+            do {
+                try await client.withConnection { connection in
+                    let lease = Lease(connection: connection, done: release)
+                    // If the caller gave up already, the event is dropped and the lease returns at once.
+                    if Task.isCancelled { return }
+                    sink.yield(.leased(lease))
+                    for await _ in done {}
+                }
+            } catch {
+                sink.yield(.failed(error))
+            }
+            sink.finish()
+        }
+        let timer = Task {
+            guard (try? await Task.sleep(for: wait)) != nil else { return }
+            sink.yield(.timedOut)
+        }
+        defer { timer.cancel() }
+        var iterator = events.makeAsyncIterator()
+        let event = await withTaskCancellationHandler {
+            await iterator.next()
+        } onCancel: {
+            sink.yield(.timedOut)
+        }
+        switch event {
+        case .leased(let lease):
+            self.unreachableSince.withLock { $0 = nil }
+            return lease
+        case .failed(let error):
+            let translated = Self.translate(error)
+            if let signoff = translated as? SignoffError, signoff.code == .databaseUnavailable {
+                self.unreachableSince.withLock { $0 = $0 ?? .now }
+                throw self.unavailable(signoff.detail)
+            }
+            throw translated
+        case .timedOut, nil:
+            // A lease that arrives after we stopped waiting goes straight back to the pool: the
+            // holder sees its cancellation, or its `done` stream is already finished.
+            holder.cancel()
+            release.finish()
+            if Task.isCancelled { throw CancellationError() }
+            self.unreachableSince.withLock { $0 = $0 ?? .now }
+            throw self.unavailable("No database connection within \(Self.milliseconds(wait)) ms: the database is unreachable or busy.")
+        }
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    private func unavailable(_ detail: String) -> SignoffError {
+        SignoffError(.databaseUnavailable, detail, extra: ["retry_after": .int(self.limits.retryAfterSeconds)])
+    }
+
+    /// Maps constraint violations to stable codes and lost connections to `database_unavailable`;
+    /// everything else passes through. Constraint names stay in the logs, not in responses.
     static func translate(_ error: any Error) -> any Error {
-        guard let psql = error as? PSQLError, let state = psql.serverInfo?[.sqlState] else { return error }
+        guard let psql = error as? PSQLError else { return error }
+        switch psql.code {
+        case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed:
+            return SignoffError(.databaseUnavailable, "The connection to the database was lost. If the change was not confirmed, retry it with the same Idempotency-Key.")
+        default:
+            break
+        }
+        guard let state = psql.serverInfo?[.sqlState] else { return error }
         switch state {
         case "23505":
-            let constraint = psql.serverInfo?[.constraintName] ?? ""
-            return SignoffError(.duplicate, "A record with the same unique value exists already.",
-                                extra: ["constraint": .string(constraint)])
+            return SignoffError(.duplicate, "A record with the same unique value exists already.")
         case "40001", "40P01":
             return SignoffError(.versionConflict, "Another change to the same record happened at the same time. Reload and try again.")
+        case "22021", "22P05":
+            return SignoffError(.invalidValue, "A text value holds a character the database cannot store (such as NUL).")
+        case "57014":
+            return SignoffError(.databaseUnavailable, "A database statement took longer than the service allows and was stopped. The change was not saved; try again.")
+        case "57P01", "57P02", "57P03":
+            return SignoffError(.databaseUnavailable, "The database is shutting down or starting up.")
+        case let state where state.hasPrefix("08"):
+            return SignoffError(.databaseUnavailable, "The connection to the database failed.")
         default:
             return error
         }
@@ -94,10 +264,11 @@ extension Database {
     public static func with<Result: Sendable>(
         endpoint: DatabaseEndpoint,
         maxConnections: Int = 20,
+        limits: DatabaseLimits = .init(),
         logger: Logger,
         _ body: @Sendable (Database) async throws -> Result
     ) async throws -> Result {
-        let database = Database(endpoint: endpoint, maxConnections: maxConnections, logger: logger)
+        let database = Database(endpoint: endpoint, maxConnections: maxConnections, limits: limits, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }

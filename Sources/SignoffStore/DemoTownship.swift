@@ -36,6 +36,11 @@ public struct DemoTownship: Sendable {
 
     /// Builds the demo unless a township exists already; either way returns the logins.
     public func seed(password: String) async throws -> Result {
+        // Batches of parallel transactions, longer than any request: not under the request bounds.
+        try await Database.$unboundedOperations.withValue(true) { try await self.seedUnbounded(password: password) }
+    }
+
+    private func seedUnbounded(password: String) async throws -> Result {
         let organisation = OrganisationStore(database: self.accounts.database)
         let existing = try await organisation.units(under: nil, kind: .township)
         if !existing.isEmpty {

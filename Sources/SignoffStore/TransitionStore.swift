@@ -89,7 +89,7 @@ public struct TransitionStore: Sendable {
         metadata: RequestMetadata = .init(),
         render: Render<Machine>? = nil
     ) async throws -> TransitionOutcome<Machine> {
-        try await self.database.transaction { connection in
+        try await self.transaction(metadata: metadata, actor: actor) { connection in
             try await self.start(type, id: id, start, by: actor, metadata: metadata, render: render, on: connection)
         }
     }
@@ -150,8 +150,13 @@ public struct TransitionStore: Sendable {
         _ body: (PostgresConnection) async throws -> TransitionOutcome<Machine>
     ) async throws -> TransitionOutcome<Machine> {
         do {
-            return try await self.database.transaction { connection in try await body(connection) }
-        } catch let error as SignoffError where error.code == .versionConflict && metadata.idempotency != nil {
+            return try await self.database.transaction { connection in
+                // Same key, same user: wait here for the first attempt to commit, so the replay
+                // below (and in the `on: connection` overloads) finds its response.
+                try await self.lockKey(metadata, actor: actor, on: connection)
+                return try await body(connection)
+            }
+        } catch let error as SignoffError where [.versionConflict, .duplicate].contains(error.code) && metadata.idempotency != nil {
             let replay = try await self.database.withConnection { connection in
                 try await self.replay(metadata, actor: actor, on: connection)
             }
@@ -283,6 +288,7 @@ public struct TransitionStore: Sendable {
     /// Also used by writes that are not one transition (ledger entries), so they replay alike.
     func replay(_ metadata: RequestMetadata, actor: Actor, on connection: PostgresConnection) async throws -> StoredResponse? {
         guard let idempotency = metadata.idempotency else { return nil }
+        try await self.lockKey(metadata, actor: actor, on: connection)
         let rows = try await connection.query("""
             SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(idempotency.key)
             """, logger: self.database.logger)
@@ -294,6 +300,15 @@ public struct TransitionStore: Sendable {
             return StoredResponse(status: status, body: body)
         }
         return nil
+    }
+
+    /// Serialises requests with one user's one `Idempotency-Key` until the transaction ends
+    /// (re-entrant within it). Concurrent retries then replay the first response instead of
+    /// racing it into `duplicate` or `out_of_order`.
+    func lockKey(_ metadata: RequestMetadata, actor: Actor, on connection: PostgresConnection) async throws {
+        guard let idempotency = metadata.idempotency else { return }
+        let name = "idempotency:\(actor.userID.uuidString):\(idempotency.key)"
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: self.database.logger)
     }
 
     private static func conflict<Machine: AuditedMachine>(_ current: Stored<Machine>, detail: String) throws -> SignoffError {

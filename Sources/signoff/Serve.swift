@@ -25,14 +25,15 @@ struct Serve: AsyncParsableCommand {
         let demoPassword = self.demo ? try self.resolveDemoPassword() : nil
         let migrator = try Migrator.load(from: Migrator.defaultFolder())
         let policies = try PolicyCatalog.load(from: PolicyCatalog.defaultFolder())
-        try await self.database.withEndpoint { endpoint in
+        // The service owns its private cluster: Ctrl-C stops it, also when it was found running.
+        try await self.database.withEndpoint(stopOnExit: true) { endpoint in
             let database = Database(endpoint: endpoint, logger: logger)
             let services = SignoffServices(database: database, clock: SystemWallClock(), registry: registry, policies: policies,
                                            notificationSettings: .fromEnvironment())
             let host = self.host
             let app = buildApplication(
                 services, host: host, port: self.port, logger: logger,
-                beforeServerStarts: {
+                beforeServerStarts: { try await Database.$unboundedOperations.withValue(true) {
                     try await database.waitUntilReachable()
                     try await migrator.migrate(database)
                     guard let password = demoPassword else { return [] }
@@ -44,7 +45,7 @@ struct Serve: AsyncParsableCommand {
                     }
                     banner.append("  gw01 … gw84 are the grid workers of the 84 grids. The figures: GET /reports/township or `signoff report`.")
                     return banner
-                },
+                } },
                 onServerRunning: { port, banner in
                     // Written unbuffered, so the banner reaches a log file at once.
                     let lines = ["Signoff is listening on http://\(host):\(port)  (database \(endpoint.host):\(endpoint.port)/\(endpoint.database))"]
@@ -52,7 +53,12 @@ struct Serve: AsyncParsableCommand {
                     FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
                 }
             )
-            try await app.runService()
+            let dataDir = self.database.dataDir
+            try await runUntilSignalled(app, logger: logger, onStuck: {
+                // The private cluster must not outlive the service, even when shutdown is stuck.
+                guard ProcessInfo.processInfo.environment["DATABASE_URL"]?.isEmpty ?? true else { return }
+                try? PostgresCluster(folder: URL(fileURLWithPath: dataDir), logger: logger).stop()
+            })
         }
     }
 

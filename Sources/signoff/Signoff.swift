@@ -50,7 +50,10 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Finds the database (starting the private cluster if needed), runs `body`, then stops
     /// the cluster if this process started it.
-    func withEndpoint<Result: Sendable>(_ body: @Sendable (DatabaseEndpoint) async throws -> Result) async throws -> Result {
+    /// `stopOnExit` stops the private cluster afterwards even when it was already running (left
+    /// by a crash); otherwise only a cluster started here is stopped, so a command run beside
+    /// `serve` leaves it alone.
+    func withEndpoint<Result: Sendable>(stopOnExit: Bool = false, _ body: @Sendable (DatabaseEndpoint) async throws -> Result) async throws -> Result {
         if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
             return try await body(try DatabaseEndpoint(url: url))
         }
@@ -60,10 +63,10 @@ struct DatabaseOptions: ParsableArguments {
         do {
             try await Self.ensureDatabase(handle.endpoint, logger: logger)
             let result = try await body(handle.endpoint)
-            if handle.startedHere { try cluster.stop() }
+            if handle.startedHere || stopOnExit { try cluster.stop() }
             return result
         } catch {
-            if handle.startedHere { try? cluster.stop() }
+            if handle.startedHere || stopOnExit { try? cluster.stop() }
             throw error
         }
     }

@@ -94,6 +94,29 @@ struct AuditTrailTests {
         }
     }
 
+    @Test func aTrailCutAtItsEndWithTheHeadRewoundIsFound() async throws {
+        try await TestWorld.with { world, client in
+            try await Self.makeHistory(world, client)
+            let gw1 = world.town.users["gw1"]!
+            // Remove suspend and reactivate: the trail ends at ‘active’ again, like the record,
+            // and the head is rewound to the first row, so hashes, links and states all agree.
+            try await world.database.withConnection { connection in
+                try await connection.query("ALTER TABLE audit_events DISABLE TRIGGER audit_append_only", logger: world.database.logger)
+                try await connection.query("DELETE FROM audit_events WHERE subject_id = \(gw1) AND seq > 1", logger: world.database.logger)
+                try await connection.query("ALTER TABLE audit_events ENABLE TRIGGER audit_append_only", logger: world.database.logger)
+                try await connection.query("""
+                    UPDATE audit_heads SET seq = 1, head_hash = (SELECT hash FROM audit_events WHERE subject_id = \(gw1) AND seq = 1)
+                     WHERE subject_id = \(gw1)
+                    """, logger: world.database.logger)
+            }
+            let result = try await Self.verify(world)
+            #expect(!result.isIntact)
+            #expect(result.firstBrokenRow == nil)
+            #expect(result.subjectProblems.map(\.subjectID) == [gw1])
+            #expect(result.subjectProblems.first?.message.contains("cut from the end") == true)
+        }
+    }
+
     @Test func historyIsShownOnlyToThoseAllowed() async throws {
         try await TestWorld.with { world, client in
             let gw3 = world.town.users["gw3"]!

@@ -36,6 +36,55 @@ struct OpenAPITests {
         #expect(routes.count > 10)
     }
 
+    /// The JSON Schema keywords a schema here may use. JSON Schema ignores unknown keys, so a
+    /// broken line (`such as 村委会院坝.: null` from a colon in a description) passes a validator
+    /// and silently changes nothing; this catches it.
+    static let schemaKeywords: Set<String> = [
+        "type", "format", "description", "title", "properties", "required", "items", "prefixItems", "enum", "const",
+        "examples", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+        "pattern", "minItems", "maxItems", "uniqueItems", "additionalProperties", "oneOf", "anyOf", "allOf", "not",
+        "$ref", "readOnly", "writeOnly", "deprecated", "minProperties", "maxProperties", "contentMediaType",
+    ]
+
+    static func strangeKeys(inSchema value: Any, at path: String) -> [String] {
+        guard let schema = value as? [String: Any] else { return [] }
+        var found = schema.keys.filter { !Self.schemaKeywords.contains($0) && !$0.hasPrefix("x-") }.map { "\(path): \($0)" }
+        for key in ["items", "additionalProperties", "not"] {
+            if let nested = schema[key] { found += Self.strangeKeys(inSchema: nested, at: "\(path).\(key)") }
+        }
+        for key in ["oneOf", "anyOf", "allOf", "prefixItems"] {
+            for (index, nested) in (schema[key] as? [Any] ?? []).enumerated() {
+                found += Self.strangeKeys(inSchema: nested, at: "\(path).\(key)[\(index)]")
+            }
+        }
+        for (name, nested) in schema["properties"] as? [String: Any] ?? [:] {
+            found += Self.strangeKeys(inSchema: nested, at: "\(path).\(name)")
+        }
+        return found
+    }
+
+    static func strangeKeys(in value: Any, at path: String) -> [String] {
+        if let object = value as? [String: Any] {
+            return object.flatMap { key, nested in
+                key == "schema" ? Self.strangeKeys(inSchema: nested, at: "\(path).schema") : Self.strangeKeys(in: nested, at: "\(path).\(key)")
+            }
+        }
+        if let list = value as? [Any] {
+            return list.enumerated().flatMap { Self.strangeKeys(in: $1, at: "\(path)[\($0)]") }
+        }
+        return []
+    }
+
+    @Test func everySchemaUsesOnlySchemaKeywords() throws {
+        let document = try #require(try Yams.load(yaml: OpenAPIDocument.yaml) as? [String: Any])
+        var found = Self.strangeKeys(in: document["paths"] as Any, at: "paths")
+        let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any] ?? [:]
+        for (name, schema) in schemas {
+            found += Self.strangeKeys(inSchema: schema, at: "components.schemas.\(name)")
+        }
+        #expect(found.sorted() == [])
+    }
+
     @Test func theDocumentIsServed() async throws {
         try await TestWorld.with { _, client in
             let reply = try await client.call(.get, "/openapi.yaml")

@@ -36,13 +36,13 @@ struct AgriculturalPassesController {
             return TransitionResponder.response(outcome)
         }
         group.get("/agricultural-passes/:id") { _, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             let stored = try await self.passes.transitions.load(AgriculturalPass.self, id: id)
             _ = try context.actor.assignment(asAnyOf: VehiclesController.readers, covering: stored.machine.gridPath)
             return try JSONBody.response(AgriculturalPassView(stored.machine, version: stored.version, now: self.clock.now()))
         }
         group.post("/agricultural-passes/:id/issue") { request, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             let (_, raw) = try await JSONBody.decode(EmptyRequest.self, from: request, maxSize: 16 * 1024)
             let outcome = try await self.passes.issue(
                 id: id, by: context.actor, metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID),
@@ -58,7 +58,7 @@ struct AgriculturalPassesController {
         _ command: @escaping @Sendable (String) -> AgriculturalPass.Command
     ) {
         group.transition("/agricultural-passes/:id/\(action)", body: Closing.self) { context, body, metadata in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try await self.passes.act(
                 id: id, command(body.reason), by: context.actor,
                 metadata: metadata, render: self.render())

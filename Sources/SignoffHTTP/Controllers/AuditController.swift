@@ -13,8 +13,11 @@ struct AuditController {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get("/audit") { request, context in
-            guard let text = request.uri.queryParameters["subject"], let subject = UUID(uuidString: String(text)) else {
+            guard let text = request.uri.queryParameters["subject"], !text.isEmpty else {
                 throw SignoffError(.missingField, "Give the record's id as ?subject=<uuid>.", extra: ["field": "subject"])
+            }
+            guard let subject = UUID(uuidString: String(text)) else {
+                throw SignoffError(.invalidID, "‘subject’ must be a UUID such as 6f1c2b1e-0000-4000-8000-000000000000.", extra: ["field": "subject"])
             }
             let (records, instance) = try await self.database.withConnection { connection in
                 let rows = try await connection.query(

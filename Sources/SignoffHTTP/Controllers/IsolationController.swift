@@ -107,7 +107,7 @@ struct IsolationController {
                 render: self.render(status: .created))
         }
         group.get("/returnees/:id") { _, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             let stored = try await self.isolation.transitions.load(ReturneeIsolation.self, id: id)
             _ = try context.actor.assignment(asAnyOf: Self.readers, covering: stored.machine.gridPath)
             return try JSONBody.response(ReturneeView(stored, now: self.isolation.transitions.clock.now()))
@@ -119,7 +119,7 @@ struct IsolationController {
         self.transition(group, "release", Release.self) { body in (.release(note: body.note), body.version) }
 
         group.post("/households/:id/infractions") { request, context in
-            let household = try context.parameters.require("id", as: UUID.self)
+            let household = try context.parameters.uuid("id")
             let (body, raw) = try await JSONBody.decode(Infraction.self, from: request, maxSize: 16 * 1024)
             let threshold = try self.isolation.policy().threshold
             let outcome = try await self.isolation.recordInfraction(
@@ -131,7 +131,7 @@ struct IsolationController {
             return Self.response(outcome)
         }
         group.post("/households/:id/credits") { request, context in
-            let household = try context.parameters.require("id", as: UUID.self)
+            let household = try context.parameters.uuid("id")
             let (body, raw) = try await JSONBody.decode(Credit.self, from: request, maxSize: 16 * 1024)
             let outcome = try await self.isolation.recordCredit(
                 .init(householdID: household, personID: body.personID, kind: body.kind ?? .preventionWork, note: body.note),
@@ -142,7 +142,7 @@ struct IsolationController {
             return Self.response(outcome)
         }
         group.get("/households/:id/ledgers") { _, context in
-            let household = try context.parameters.require("id", as: UUID.self)
+            let household = try context.parameters.uuid("id")
             let ledgers = try await self.isolation.ledgers(ofHousehold: household)
             _ = try context.actor.assignment(asAnyOf: Self.readers, covering: ledgers.gridPath)
             return try JSONBody.response(LedgersView(ledgers, threshold: try self.isolation.policy().threshold))
@@ -167,7 +167,7 @@ struct IsolationController {
         _ command: @escaping @Sendable (Body) -> (ReturneeIsolation.Command, Int?)
     ) {
         group.post("/returnees/:id/\(action)") { request, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             let (body, raw) = try await JSONBody.decode(Body.self, from: request, maxSize: 16 * 1024)
             let (command, version) = command(body)
             let outcome = try await self.isolation.transitions.apply(

@@ -45,31 +45,31 @@ struct PassesController {
                 render: self.render(status: .created))
         }
         group.get("/passes/:id") { _, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             let stored = try await self.vehicles.transitions.load(PassApplication.self, id: id)
             _ = try context.actor.assignment(asAnyOf: VehiclesController.readers, covering: stored.machine.gridPath)
             return try JSONBody.response(PassView(stored.machine, version: stored.version, now: self.clock.now()))
         }
         group.transition("/passes/:id/sign", body: Sign.self) { context, body, metadata in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try await self.vehicles.actOnPass(
                 id: id, expectedVersion: body.version, .sign(level: body.level), by: context.actor,
                 metadata: metadata, render: self.render())
         }
         group.transition("/passes/:id/reject", body: Reject.self) { context, body, metadata in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try await self.vehicles.actOnPass(
                 id: id, expectedVersion: body.version, .reject(reason: body.reason, level: body.level), by: context.actor,
                 metadata: metadata, render: self.render())
         }
         group.transition("/passes/:id/resubmit", body: Resubmit.self) { context, body, metadata in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try await self.vehicles.resubmitPass(
                 id: id, note: body.note, by: context.actor,
                 metadata: metadata, render: self.render())
         }
         group.transition("/passes/:id/withdraw", body: Withdraw.self) { context, body, metadata in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try await self.vehicles.actOnPass(
                 id: id, expectedVersion: body.version, .withdraw(reason: body.reason), by: context.actor,
                 metadata: metadata, render: self.render())

@@ -15,10 +15,14 @@ struct SystemController {
             try JSONBody.response(["status": "ok"])
         }
         router.get("/ready") { _, _ in
+            // Bounded: a down database answers 503 within about a second, never a hang.
             do {
-                try await self.database.client.query("SELECT 1", logger: self.database.logger)
+                try await self.database.withConnection(wait: .seconds(1)) { connection in
+                    try await connection.query("SELECT 1", logger: self.database.logger)
+                }
             } catch {
-                throw SignoffError(.databaseUnavailable, "The database does not answer.")
+                throw SignoffError(.databaseUnavailable, "The database does not answer.",
+                                   extra: ["retry_after": .int(self.database.limits.retryAfterSeconds)])
             }
             return try JSONBody.response(["status": "ready"])
         }

@@ -22,6 +22,7 @@ struct UsersController {
         var phone: String?
         var password: String
         var roles: [RoleAtUnit]
+        static var nested: [String: any StrictRequest.Type] { ["roles": RoleAtUnit.self] }
         enum CodingKeys: String, CodingKey, CaseIterable {
             case username, phone, password, roles
             case displayName = "display_name"
@@ -68,7 +69,7 @@ struct UsersController {
             return try JSONBody.response(user, status: .created)
         }
         group.get("/users/:id") { _, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             let user = try await self.accounts.user(id: id)
             if id != context.actor.userID {
                 let account = try await self.accounts.transitions.load(AccountLifecycle.self, id: id)
@@ -77,7 +78,7 @@ struct UsersController {
             return try JSONBody.response(user)
         }
         group.post("/users/:id/roles") { request, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             let (body, _) = try await JSONBody.decode(RoleAtUnit.self, from: request, maxSize: 16 * 1024)
             let user = try await self.accounts.grantRole(userID: id, role: body.role, unitID: body.unitID, by: context.actor, requestID: context.requestID)
             return try JSONBody.response(user, status: .created)
@@ -94,7 +95,7 @@ struct UsersController {
     ) {
         group.transition("/users/:id/\(action)", body: AccountChange.self) { context, body, metadata in
             try await self.accounts.transitions.apply(
-                AccountLifecycle.self, id: try context.parameters.require("id", as: UUID.self), expectedVersion: body.version,
+                AccountLifecycle.self, id: try context.parameters.uuid("id"), expectedVersion: body.version,
                 command(body.reason), by: context.actor, metadata: metadata,
                 render: TransitionResponder.render { transitioned in
                     let account = transitioned.stored.machine

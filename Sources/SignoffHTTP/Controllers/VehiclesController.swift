@@ -98,7 +98,7 @@ struct VehiclesController {
             return TransitionResponder.response(outcome)
         }
         group.get("/vehicles/:id") { _, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             let vehicle = try await self.vehicles.vehicle(id: id)
             _ = try context.actor.assignment(asAnyOf: Self.readers, covering: vehicle.gridPath)
             let now = clock.now()
@@ -119,34 +119,34 @@ struct VehiclesController {
             return try JSONBody.response(view)
         }
         group.transition("/vehicles/:id/pledges", body: NewPledge.self) { context, body, metadata in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try await self.vehicles.pledgeAgain(
                 vehicleID: id, parkingPlace: body.parkingPlace, by: context.actor,
                 metadata: metadata,
                 render: Self.pledge(status: .created, clock))
         }
         group.transition("/vehicles/:id/violations", body: Violation.self) { context, body, metadata in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try await self.vehicles.recordViolation(
                 vehicleID: id, note: body.note, by: context.actor,
                 metadata: metadata,
                 render: Self.pledge(status: .created, clock))
         }
         group.transition("/vehicles/:id/key/deposit", body: Deposit.self) { context, body, metadata in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try await self.vehicles.depositKey(
                 vehicleID: id, custodian: .init(userID: body.custodianUserID, name: body.custodianName),
                 receiptNumber: body.receiptNumber, storagePlace: body.storagePlace, by: context.actor,
                 metadata: metadata, render: Self.key())
         }
         group.transition("/vehicles/:id/key/decline", body: Decline.self) { context, body, metadata in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try await self.vehicles.declineKey(
                 vehicleID: id, note: body.note, by: context.actor,
                 metadata: metadata, render: Self.key())
         }
         group.post("/vehicles/:id/key/transfer") { request, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             let (body, raw) = try await JSONBody.decode(Transfer.self, from: request, maxSize: 16 * 1024)
             guard body.custodianUserID != nil || body.custodianName != nil else {
                 throw SignoffError(.missingField, "Name the new custodian: custodian_user_id or custodian_name.",
@@ -159,7 +159,7 @@ struct VehiclesController {
             return TransitionResponder.response(outcome)
         }
         group.post("/vehicles/:id/key/return") { request, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             let (_, raw) = try await JSONBody.decode(EmptyRequest.self, from: request, maxSize: 16 * 1024)
             let outcome = try await self.vehicles.returnKey(
                 vehicleID: id, by: context.actor,

@@ -237,7 +237,7 @@ struct WorkersController {
             return try JSONBody.response(["requests": found.map { RequestView($0, now: now) }])
         }
         group.get("/certificate-requests/:id") { _, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try JSONBody.response(RequestView(try await self.workers.request(id, for: context.actor), now: self.now))
         }
         group.post("/certificate-requests/:id/verify") { request, context in
@@ -258,7 +258,7 @@ struct WorkersController {
     private func act(
         _ action: WorkersStore.RequestAction, version: Int?, _ request: Request, _ raw: Data, _ context: AuthenticatedContext
     ) async throws -> Response {
-        let id = try context.parameters.require("id", as: UUID.self)
+        let id = try context.parameters.uuid("id")
         let outcome = try await self.workers.apply(
             action, toRequest: id, expectedVersion: version, by: context.actor,
             metadata: try TransitionResponder.metadata(request, body: raw, requestID: context.requestID), render: self.requestRender())
@@ -277,12 +277,12 @@ struct WorkersController {
                 render: TransitionResponder.render(status: .created) { TripView($0.stored) })
         }
         group.get("/transport-trips/:id") { _, context in
-            let id = try context.parameters.require("id", as: UUID.self)
+            let id = try context.parameters.uuid("id")
             return try JSONBody.response(TripView(try await self.workers.trip(id, for: context.actor)))
         }
         func trip(_ action: String, _ command: @escaping @Sendable (Data) throws -> (TransportTrip.Command, Int?)) {
             group.post("/transport-trips/:id/\(action)") { request, context in
-                let id = try context.parameters.require("id", as: UUID.self)
+                let id = try context.parameters.uuid("id")
                 let raw = Data(buffer: try await request.body.collect(upTo: 16 * 1024))
                 let (parsed, version) = try command(raw)
                 let outcome = try await self.workers.apply(

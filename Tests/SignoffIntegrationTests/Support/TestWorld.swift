@@ -100,7 +100,9 @@ struct TestWorld: Sendable {
         _ body: @Sendable (TestWorld, any TestClientProtocol) async throws -> Result
     ) async throws -> Result {
         let endpoint = try await TestCluster.shared.freshDatabase()
-        return try await Database.with(endpoint: endpoint, maxConnections: 6, logger: TestCluster.logger) { database in
+        // Generous waits: tests run many at once on a small machine; the bounds have their own tests.
+        let limits = DatabaseLimits(connectionWait: .seconds(30), operation: .seconds(60))
+        return try await Database.with(endpoint: endpoint, maxConnections: 6, limits: limits, logger: TestCluster.logger) { database in
             let clock = ManualClock(Self.start)
             let services = SignoffServices(database: database, clock: clock, accountSettings: Self.accountSettings(),
                                            notificationSettings: notificationSettings)
