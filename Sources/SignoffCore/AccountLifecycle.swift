@@ -103,4 +103,13 @@ public struct AccountLifecycle: AuditedMachine {
         self.homePath = homePath
         self.reactivations = reactivations
     }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case state
+        case userID = "user_id"
+        case username
+        case homePath = "home_path"
+        case reactivations
+    }
 }

@@ -14,6 +14,11 @@ public protocol AuditedMachine: Sendable, Codable {
     /// The stored kind, such as `account` or `vehicle_pass`. Never changes once data exists.
     static var kind: String { get }
 
+    /// The version of the stored form (the JSON document's field names and shapes), kept in
+    /// `instances.schema_version`. Raise it, with a migration, whenever the form changes; the
+    /// golden fixtures in the core tests fail until then.
+    static var schemaVersion: Int { get }
+
     /// The current state's name, as audited in `from_state` / `to_state`.
     var stateName: String { get }
 
@@ -40,6 +45,7 @@ public protocol AuditedMachine: Sendable, Codable {
 }
 
 extension AuditedMachine {
+    public static var schemaVersion: Int { 1 }
     public var exclusiveKey: String? { nil }
     public var dueMoments: [DueMoment] { [] }
     public func notices(for effect: Effect) -> [DomainEvent] { [] }
@@ -83,6 +89,13 @@ public struct DomainEvent: Sendable, Equatable, Codable {
         self.key = key
         self.payload = payload
     }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name
+        case key
+        case payload
+    }
 }
 
 /// The indexed columns of an instance.
@@ -99,6 +112,19 @@ public struct Projection: Sendable, Equatable {
     public var policyVersion: String?
     /// The record this instance is about (a vehicle, a person), for lookups.
     public var subjectRef: UUID?
+    /// The level a chained approval waits at, from 1, for level filters and counts.
+    public var pendingLevel: Int?
+    /// A number issued to the instance (a pass number, a serial, a certificate number),
+    /// unique within its kind.
+    public var serialNumber: String?
+    /// What reports group the instance by (a certificate's scope, an isolation placement).
+    public var category: String?
+    /// What reports add up (a trip's boarded headcount).
+    public var headcount: Int?
+    /// The people the instance carries besides its subject (a trip's workers), for lookups.
+    public var memberIDs: [UUID]
+    /// How many of those come from poor households 贫困户, for the report.
+    public var poorMembers: Int?
 
     public init(
         unitPath: UnitPath,
@@ -106,7 +132,13 @@ public struct Projection: Sendable, Equatable {
         pendingSince: Date? = nil,
         dueAt: Date? = nil,
         policyVersion: String? = nil,
-        subjectRef: UUID? = nil
+        subjectRef: UUID? = nil,
+        pendingLevel: Int? = nil,
+        serialNumber: String? = nil,
+        category: String? = nil,
+        headcount: Int? = nil,
+        memberIDs: [UUID] = [],
+        poorMembers: Int? = nil
     ) {
         self.unitPath = unitPath
         self.pendingRole = pendingRole
@@ -114,6 +146,12 @@ public struct Projection: Sendable, Equatable {
         self.dueAt = dueAt
         self.policyVersion = policyVersion
         self.subjectRef = subjectRef
+        self.pendingLevel = pendingLevel
+        self.serialNumber = serialNumber
+        self.category = category
+        self.headcount = headcount
+        self.memberIDs = memberIDs
+        self.poorMembers = poorMembers
     }
 }
 

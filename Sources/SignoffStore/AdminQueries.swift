@@ -41,7 +41,7 @@ public struct AdminQueries: Sendable {
                 SELECT c.village::text, coalesce(v.name, c.village::text), c.grp::text, coalesce(g.name, c.grp::text),
                        c.level, c.pending, c.overdue
                   FROM (SELECT subpath(unit_path, 0, 2) AS village, subpath(unit_path, 0, 3) AS grp,
-                               jsonb_array_length(state -> 'rounds' -> -1 -> 'signatures') + 1 AS level,
+                               pending_level::integer AS level,
                                count(*)::integer AS pending, (count(*) FILTER (WHERE due_at < \(now)))::integer AS overdue
                           FROM instances
                          WHERE kind = \(PassApplication.kind) AND pending_role IS NOT NULL

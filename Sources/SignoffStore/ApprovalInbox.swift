@@ -155,7 +155,7 @@ public struct ApprovalInbox: Sendable {
                    AND unit_path <@ \(path)::ltree
                    AND (\(filter.role?.rawValue)::text IS NULL OR pending_role = \(filter.role?.rawValue))
                    AND (\(filter.level)::integer IS NULL
-                        OR jsonb_array_length(state -> 'rounds' -> -1 -> 'signatures') + 1 = \(filter.level))
+                        OR pending_level = \(filter.level))
                    AND (\(waitingSince)::timestamptz IS NULL OR pending_since <= \(waitingSince))
                    AND (\(filter.overdue)::boolean IS NULL OR (due_at < \(now)) = \(filter.overdue))
                    AND (\(after?.micros)::bigint IS NULL
@@ -174,7 +174,7 @@ public struct ApprovalInbox: Sendable {
         let now = self.clock.now()
         return try await self.database.withConnection { connection in
             let levelRows = try await connection.query("""
-                SELECT jsonb_array_length(state -> 'rounds' -> -1 -> 'signatures') + 1 AS level, pending_role,
+                SELECT pending_level::integer AS level, pending_role,
                        count(*)::integer, (count(*) FILTER (WHERE due_at < \(now)))::integer
                   FROM instances
                  WHERE kind = \(PassApplication.kind) AND pending_role IS NOT NULL AND unit_path <@ \(scope.description)::ltree

@@ -111,11 +111,15 @@ public struct TransitionStore: Sendable {
         let state = try StoreCoding.json(machine)
         let logger = self.database.logger
         try await connection.query("""
-            INSERT INTO instances (id, kind, state_name, state, version, unit_path, pending_role, pending_since,
-                                   due_at, policy_version, subject_ref, exclusive_key, created_at, updated_at)
-            VALUES (\(id), \(Machine.kind), \(machine.stateName), \(state)::jsonb, 1, \(projection.unitPath.description)::ltree,
+            INSERT INTO instances (id, kind, state_name, state, schema_version, version, unit_path, pending_role, pending_since,
+                                   due_at, policy_version, subject_ref, exclusive_key, pending_level, serial_number,
+                                   category, headcount, member_ids, poor_members, created_at, updated_at)
+            VALUES (\(id), \(Machine.kind), \(machine.stateName), \(state)::jsonb, \(Machine.schemaVersion), 1,
+                    \(projection.unitPath.description)::ltree,
                     \(projection.pendingRole?.rawValue), \(projection.pendingSince), \(projection.dueAt),
-                    \(projection.policyVersion), \(projection.subjectRef), \(machine.exclusiveKey), \(now), \(now))
+                    \(projection.policyVersion), \(projection.subjectRef), \(machine.exclusiveKey),
+                    \(projection.pendingLevel), \(projection.serialNumber), \(projection.category), \(projection.headcount),
+                    \(Self.members(projection)), \(projection.poorMembers), \(now), \(now))
             """, logger: logger)
         let transitioned = Transitioned(
             stored: Stored(id: id, machine: machine, version: 1, createdAt: now, updatedAt: now),
@@ -192,7 +196,10 @@ public struct TransitionStore: Sendable {
                    unit_path = \(projection.unitPath.description)::ltree, pending_role = \(projection.pendingRole?.rawValue),
                    pending_since = \(projection.pendingSince), due_at = \(projection.dueAt),
                    policy_version = \(projection.policyVersion), subject_ref = \(projection.subjectRef),
-                   exclusive_key = \(machine.exclusiveKey), updated_at = \(now)
+                   exclusive_key = \(machine.exclusiveKey), pending_level = \(projection.pendingLevel),
+                   serial_number = \(projection.serialNumber), category = \(projection.category),
+                   headcount = \(projection.headcount), member_ids = \(Self.members(projection)),
+                   poor_members = \(projection.poorMembers), schema_version = \(Machine.schemaVersion), updated_at = \(now)
              WHERE id = \(id) AND kind = \(Machine.kind) AND version = \(loaded.version)
             RETURNING version
             """, logger: logger)
@@ -220,13 +227,22 @@ public struct TransitionStore: Sendable {
 
     public func load<Machine: AuditedMachine>(_ type: Machine.Type, id: UUID, on connection: PostgresConnection) async throws -> Stored<Machine> {
         let rows = try await connection.query("""
-            SELECT state::text, version, created_at, updated_at FROM instances WHERE id = \(id) AND kind = \(Machine.kind)
+            SELECT state::text, version, created_at, updated_at, schema_version FROM instances WHERE id = \(id) AND kind = \(Machine.kind)
             """, logger: self.database.logger)
-        for try await (state, version, created, updated) in rows.decode((String, Int, Date, Date).self) {
+        for try await (state, version, created, updated, schemaVersion) in rows.decode((String, Int, Date, Date, Int).self) {
+            guard schemaVersion == Machine.schemaVersion else {
+                // A form this build does not know: written by a newer build, or not migrated.
+                throw SignoffError(.internalError, "This record is stored in form \(schemaVersion) of ‘\(Machine.kind)’; this service reads form \(Machine.schemaVersion).")
+            }
             let machine = try StoreCoding.decoder().decode(Machine.self, from: Data(state.utf8))
             return Stored(id: id, machine: machine, version: version, createdAt: created, updatedAt: updated)
         }
         throw SignoffError.notFound("This record")
+    }
+
+    /// The members column: NULL when there are none, so the index stays small.
+    private static func members(_ projection: Projection) -> [UUID]? {
+        projection.memberIDs.isEmpty ? nil : projection.memberIDs
     }
 
     // MARK: Shared steps

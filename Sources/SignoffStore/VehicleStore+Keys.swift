@@ -23,20 +23,20 @@ extension VehicleStore {
         let texts = paths.map(\.description)
         return try await self.database.withConnection { connection in
             let rows = try await connection.query("""
-                SELECT i.id, v.id, v.plate, i.state_name, (i.state -> 'custodian' ->> 'userID')::uuid,
-                       i.state -> 'custodian' ->> 'name', i.state ->> 'storagePlace', i.state ->> 'receiptNumber',
-                       i.unit_path::text, i.updated_at
+                SELECT i.id, v.id, v.plate, i.state::text, i.unit_path::text, i.updated_at
                   FROM instances i JOIN vehicles v ON v.id = i.subject_ref
                  WHERE i.kind = \(KeyCustody.kind) AND i.exclusive_key IS NOT NULL
                    AND i.unit_path <@ ANY (\(texts)::ltree[])
                  ORDER BY i.state_name = 'held' DESC, v.plate
                 """, logger: self.logger)
             var keys: [KeyWhereabouts] = []
-            for try await (id, vehicle, plate, state, userID, name, place, receipt, path, since) in rows.decode(
-                (UUID, UUID, String, String, UUID?, String?, String?, String?, String, Date).self)
-            {
-                keys.append(KeyWhereabouts(custodyID: id, vehicleID: vehicle, plate: plate, state: state, custodianUserID: userID,
-                                           custodianName: name, storagePlace: place, receiptNumber: receipt,
+            let decoder = StoreCoding.decoder()
+            for try await (id, vehicle, plate, state, path, since) in rows.decode((UUID, UUID, String, String, String, Date).self) {
+                // The fields are read from the machine, never from the document's field names.
+                let custody = try decoder.decode(KeyCustody.self, from: Data(state.utf8))
+                keys.append(KeyWhereabouts(custodyID: id, vehicleID: vehicle, plate: plate, state: custody.stateName,
+                                           custodianUserID: custody.custodian?.userID, custodianName: custody.custodian?.name,
+                                           storagePlace: custody.storagePlace, receiptNumber: custody.receiptNumber,
                                            gridPath: try UnitPath(path), since: since))
             }
             return keys

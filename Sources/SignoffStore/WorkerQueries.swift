@@ -18,7 +18,7 @@ public struct WorkerQueries: Sendable {
             let rows = try await connection.query("""
                 SELECT id FROM instances
                  WHERE kind = \(TransportTrip.kind)
-                   AND state -> 'workers' @> jsonb_build_array(jsonb_build_object('personID', \(personID.uuidString)::text))
+                   AND member_ids @> ARRAY[\(personID)]::uuid[]
                  ORDER BY created_at DESC, id LIMIT \(limit)
                 """, logger: self.database.logger)
             var ids: [UUID] = []

@@ -1,10 +1,10 @@
 -- Seeds a throwaway database with 1,000,000 travel pass applications for the inbox plans of
--- docs/inbox-query-plans.md. Run on a migrated, EMPTY database (schema/0001 … 0002), never on
+-- docs/inbox-query-plans.md. Run on a migrated (every file of schema/), EMPTY database, never on
 -- real data:  psql -v ON_ERROR_STOP=1 -d signoff_bench -f ops/bench/seed-pending.sql
 --
 -- Shape: the real township's 84 grids (12 villages × 7 grids, one group per village), and
 -- 1,000,000 applications over three months: 30 % still pending, spread over the five levels;
--- the rest effective. Only the columns and JSON keys the inbox queries read are filled.
+-- the rest effective. Only the columns the inbox queries read are filled; the documents are stubs.
 
 BEGIN;
 
@@ -28,19 +28,19 @@ SELECT ('00000000-0000-0000-0003-' || lpad(to_hex(v * 100 + w), 12, '0'))::uuid,
   FROM generate_series(1, 12) AS v, generate_series(1, 7) AS w;
 
 -- n → grid (n % 84), applied at a time spread over 90 days, pending for 30 % of rows.
-INSERT INTO instances (id, kind, state_name, state, version, unit_path, pending_role, pending_since, due_at,
-                       policy_version, subject_ref, exclusive_key, created_at, updated_at)
+INSERT INTO instances (id, kind, state_name, state, schema_version, version, unit_path, pending_role, pending_since, due_at,
+                       policy_version, subject_ref, exclusive_key, pending_level, created_at, updated_at)
 SELECT gen_random_uuid(), 'vehicle_pass',
        CASE WHEN pending THEN 'pending' ELSE 'effective' END,
        jsonb_build_object('rounds', jsonb_build_array(jsonb_build_object(
            'number', 1, 'signatures', (SELECT coalesce(jsonb_agg(jsonb_build_object('level', l)), '[]'::jsonb)
                                          FROM generate_series(1, CASE WHEN pending THEN level - 1 ELSE 5 END) AS l)))),
-       CASE WHEN pending THEN level ELSE 6 END,
+       1, CASE WHEN pending THEN level ELSE 6 END,
        g.path,
        CASE WHEN pending THEN (ARRAY['grid_worker', 'group_leader', 'branch_secretary', 'village_leader', 'chief_leader'])[level] END,
        CASE WHEN pending THEN since END,
        CASE WHEN pending THEN since + (CASE WHEN level <= 3 THEN interval '24 hours' ELSE interval '48 hours' END) END,
-       '2020-02-v1', gen_random_uuid(), NULL, since, since
+       '2020-02-v1', gen_random_uuid(), NULL, CASE WHEN pending THEN level END, since, since
   FROM (SELECT n, n % 10 < 3 AS pending, 1 + (n / 10) % 5 AS level,
                timestamptz '2020-02-10 08:00+08' + (n::bigint * 7776 / 1000) * interval '1 second' AS since, n % 84 AS grid
           FROM generate_series(1, 1000000) AS n) AS s

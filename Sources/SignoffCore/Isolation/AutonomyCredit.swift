@@ -35,6 +35,21 @@ public struct AutonomyCredit: Sendable, Codable, Hashable, Identifiable {
         self.recordedByName = recordedByName
         self.policyVersion = policyVersion
     }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id
+        case householdID = "household_id"
+        case personID = "person_id"
+        case gridPath = "grid_path"
+        case kind
+        case points
+        case note
+        case recordedAt = "recorded_at"
+        case recordedBy = "recorded_by"
+        case recordedByName = "recorded_by_name"
+        case policyVersion = "policy_version"
+    }
 }
 
 /// The rules of the autonomy-credit ledger.

@@ -51,4 +51,20 @@ public struct InfractionEntry: Sendable, Codable, Hashable, Identifiable {
             "recorded_at": .string(VehicleFormat.timestamp(self.recordedAt)), "recorded_by": .string(self.recordedByName),
         ]
     }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id
+        case householdID = "household_id"
+        case personID = "person_id"
+        case gridPath = "grid_path"
+        case kind
+        case points
+        case note
+        case sourceKey = "source_key"
+        case recordedAt = "recorded_at"
+        case recordedBy = "recorded_by"
+        case recordedByName = "recorded_by_name"
+        case policyVersion = "policy_version"
+    }
 }

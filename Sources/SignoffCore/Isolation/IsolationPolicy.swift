@@ -32,6 +32,12 @@ public struct IsolationPolicy: Sendable, Codable, Hashable {
             }
             return text
         }
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name
+            case aliases
+        }
     }
 
     /// When the isolation days of a central isolation start counting.
@@ -110,6 +116,20 @@ public struct IsolationPolicy: Sendable, Codable, Hashable {
 
     public func points(for kind: AutonomyCreditKind) -> Int {
         self.creditPoints[kind] ?? 0
+    }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case version
+        case keyAreas = "key_areas"
+        case infractionPoints = "infraction_points"
+        case threshold
+        case isolationDays = "isolation_days"
+        case centralPeriodStart = "central_period_start"
+        case feverCelsius = "fever_celsius"
+        case validReadings = "valid_readings"
+        case readingEveryHours = "reading_every_hours"
+        case creditPoints = "credit_points"
     }
 }
 

@@ -11,6 +11,16 @@ extension ReturneeIsolation {
         public var recordedByName: String
         /// At or above the policy's fever threshold.
         public var isFever: Bool
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case celsius
+            case takenAt = "taken_at"
+            case recordedAt = "recorded_at"
+            case recordedBy = "recorded_by"
+            case recordedByName = "recorded_by_name"
+            case isFever = "is_fever"
+        }
     }
 
     /// An urgent fever report 发热报告: open from the first fever reading until the health
@@ -27,6 +37,17 @@ extension ReturneeIsolation {
         public var note: String?
 
         public var isOpen: Bool { self.handledAt == nil }
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case raisedAt = "raised_at"
+            case highestCelsius = "highest_celsius"
+            case feverReadings = "fever_readings"
+            case handledAt = "handled_at"
+            case handledBy = "handled_by"
+            case handledByName = "handled_by_name"
+            case note
+        }
     }
 
     /// The fever report waiting for the health centre, if any.

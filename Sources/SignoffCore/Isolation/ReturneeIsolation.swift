@@ -134,7 +134,7 @@ public struct ReturneeIsolation: AuditedMachine {
         let fever = self.openFever
         return Projection(unitPath: self.gridPath, pendingRole: fever == nil ? nil : .healthOfficer,
                           pendingSince: fever?.raisedAt, dueAt: self.nextReadingDue, policyVersion: self.policyVersion,
-                          subjectRef: self.personID)
+                          subjectRef: self.personID, category: self.placement.rawValue)
     }
 
     /// One isolation at a time per person.
@@ -295,6 +295,36 @@ public struct ReturneeIsolation: AuditedMachine {
         self.releasedAt = nil
         self.releasedBy = nil
         self.releaseNote = nil
+    }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case placement
+        case returneeID = "returnee_id"
+        case personID = "person_id"
+        case householdID = "household_id"
+        case gridPath = "grid_path"
+        case fromProvince = "from_province"
+        case fromCity = "from_city"
+        case arrivedAt = "arrived_at"
+        case registeredAt = "registered_at"
+        case registeredBy = "registered_by"
+        case policyVersion = "policy_version"
+        case threshold
+        case isolationDays = "isolation_days"
+        case centralPeriodStart = "central_period_start"
+        case feverCelsius = "fever_celsius"
+        case validReadings = "valid_readings"
+        case readingEveryHours = "reading_every_hours"
+        case keyArea = "key_area"
+        case entries
+        case periodStartedAt = "period_started_at"
+        case movedToCentralAt = "moved_to_central_at"
+        case readings
+        case feverReports = "fever_reports"
+        case releasedAt = "released_at"
+        case releasedBy = "released_by"
+        case releaseNote = "release_note"
     }
 }
 

@@ -76,7 +76,8 @@ public struct AgriculturalPass: AuditedMachine {
         return Projection(unitPath: self.gridPath, pendingRole: waiting ? .branchSecretary : nil,
                           pendingSince: waiting ? self.requestedAt : nil,
                           dueAt: self.state == .issued ? self.validUntil : nil,
-                          policyVersion: self.policyVersion, subjectRef: self.householdID)
+                          policyVersion: self.policyVersion, subjectRef: self.householdID,
+                          serialNumber: self.serialNumber)
     }
 
     public func isExpired(at now: Date) -> Bool {
@@ -177,6 +178,27 @@ public struct AgriculturalPass: AuditedMachine {
         self.validityDays = validityDays
         self.requestedAt = requestedAt
         self.requestedBy = requestedBy
+    }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case state
+        case passID = "pass_id"
+        case householdID = "household_id"
+        case gridPath = "grid_path"
+        case vehicleDescription = "vehicle_description"
+        case plate
+        case purpose
+        case route
+        case policyVersion = "policy_version"
+        case validityDays = "validity_days"
+        case requestedAt = "requested_at"
+        case requestedBy = "requested_by"
+        case serialNumber = "serial_number"
+        case issuedAt = "issued_at"
+        case validUntil = "valid_until"
+        case closedAt = "closed_at"
+        case closedReason = "closed_reason"
     }
 }
 

@@ -26,6 +26,12 @@ public struct KeyCustody: AuditedMachine {
         var json: JSONValue {
             ["user_id": self.userID.map { .string($0.uuidString) } ?? .null, "name": .string(self.name)]
         }
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case userID = "user_id"
+            case name
+        }
     }
 
     public struct Deposit: Sendable, Hashable {
@@ -90,6 +96,19 @@ public struct KeyCustody: AuditedMachine {
         public var storagePlace: String?
         public var receiptNumber: String?
         public var note: String?
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case kind
+            case at
+            case byUserID = "by_user_id"
+            case byName = "by_name"
+            case from
+            case to
+            case storagePlace = "storage_place"
+            case receiptNumber = "receipt_number"
+            case note
+        }
     }
 
     public static let kind = "key_custody"
@@ -246,6 +265,21 @@ public struct KeyCustody: AuditedMachine {
         self.householdID = householdID
         self.gridPath = gridPath
         self.history = []
+    }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case state
+        case custodyID = "custody_id"
+        case vehicleID = "vehicle_id"
+        case pledgeID = "pledge_id"
+        case ownerPersonID = "owner_person_id"
+        case householdID = "household_id"
+        case gridPath = "grid_path"
+        case custodian
+        case storagePlace = "storage_place"
+        case receiptNumber = "receipt_number"
+        case history
     }
 }
 

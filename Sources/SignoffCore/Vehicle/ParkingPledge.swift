@@ -55,6 +55,17 @@ public struct ParkingPledge: AuditedMachine {
         /// The clearance date before and after this violation.
         public var clearanceDueBefore: Date
         public var clearanceDueAfter: Date
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case number
+            case at
+            case note
+            case recordedBy = "recorded_by"
+            case recordedByName = "recorded_by_name"
+            case clearanceDueBefore = "clearance_due_before"
+            case clearanceDueAfter = "clearance_due_after"
+        }
     }
 
     public static let kind = "parking_pledge"
@@ -188,6 +199,27 @@ public struct ParkingPledge: AuditedMachine {
         self.violations = violations
         self.releasedAt = releasedAt
         self.releasedByPass = releasedByPass
+    }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case state
+        case pledgeID = "pledge_id"
+        case vehicleID = "vehicle_id"
+        case plate
+        case ownerPersonID = "owner_person_id"
+        case householdID = "household_id"
+        case parkingPlace = "parking_place"
+        case gridPath = "grid_path"
+        case policyVersion = "policy_version"
+        case clearanceDays = "clearance_days"
+        case violationRestartsClock = "violation_restarts_clock"
+        case parkedSince = "parked_since"
+        case clockStartedAt = "clock_started_at"
+        case clearanceDueAt = "clearance_due_at"
+        case violations
+        case releasedAt = "released_at"
+        case releasedByPass = "released_by_pass"
     }
 }
 

@@ -60,11 +60,28 @@ public struct PassApplication: AuditedMachine {
         public var unitID: UUID
         public var unitPath: UnitPath
         public var at: Date
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case level
+            case role
+            case userID = "user_id"
+            case name
+            case unitID = "unit_id"
+            case unitPath = "unit_path"
+            case at
+        }
     }
 
     public struct Rejection: Sendable, Codable, Hashable {
         public var signer: Signature
         public var reason: String
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case signer
+            case reason
+        }
     }
 
     /// One pass through the chain. A rejected round ends with its rejection.
@@ -76,6 +93,17 @@ public struct PassApplication: AuditedMachine {
         public var note: String?
         public var signatures: [Signature]
         public var rejection: Rejection?
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case number
+            case startedAt = "started_at"
+            case startedBy = "started_by"
+            case startedByName = "started_by_name"
+            case note
+            case signatures
+            case rejection
+        }
     }
 
     /// The chain of the current round as shown to a reader: each level and what happened there.
@@ -143,7 +171,8 @@ public struct PassApplication: AuditedMachine {
 
     public var projection: Projection {
         Projection(unitPath: self.gridPath, pendingRole: self.pendingLevel?.role, pendingSince: self.pendingSince,
-                   dueAt: self.pendingDueAt, policyVersion: self.policyVersion, subjectRef: self.vehicleID)
+                   dueAt: self.pendingDueAt, policyVersion: self.policyVersion, subjectRef: self.vehicleID,
+                   pendingLevel: self.pendingLevel?.level, serialNumber: self.passNumber)
     }
 
     /// One open application (pending or rejected, awaiting resubmission) per vehicle.
@@ -266,6 +295,26 @@ public struct PassApplication: AuditedMachine {
         self.appliedAt = appliedAt
         self.appliedBy = appliedBy
         self.rounds = rounds
+    }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case state
+        case applicationID = "application_id"
+        case vehicleID = "vehicle_id"
+        case pledgeID = "pledge_id"
+        case plate
+        case gridPath = "grid_path"
+        case policyVersion = "policy_version"
+        case chain
+        case passValidityDays = "pass_validity_days"
+        case appliedAt = "applied_at"
+        case appliedBy = "applied_by"
+        case rounds
+        case passNumber = "pass_number"
+        case effectiveFrom = "effective_from"
+        case effectiveUntil = "effective_until"
+        case closedReason = "closed_reason"
     }
 }
 

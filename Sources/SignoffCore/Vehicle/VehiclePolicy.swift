@@ -21,6 +21,13 @@ public struct VehiclePolicy: Sendable, Codable, Hashable {
         }
 
         public var limit: TimeInterval { TimeInterval(self.limitHours) * 3_600 }
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case level
+            case role
+            case limitHours = "limit_hours"
+        }
     }
 
     public var version: String
@@ -67,6 +74,16 @@ public struct VehiclePolicy: Sendable, Codable, Hashable {
     }
 
     public var clearancePeriod: TimeInterval { TimeInterval(self.clearanceDays) * 86_400 }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case version
+        case clearanceDays = "clearance_days"
+        case violationRestartsClock = "violation_restarts_clock"
+        case chain
+        case passValidityDays = "pass_validity_days"
+        case agriculturalPassValidityDays = "agricultural_pass_validity_days"
+    }
 }
 
 // MARK: - Loading

@@ -30,6 +30,13 @@ public struct CertificateRequest: AuditedMachine {
             self.city = city
             self.employer = employer
         }
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case province
+            case city
+            case employer
+        }
     }
 
     public struct Start: Sendable {
@@ -101,7 +108,8 @@ public struct CertificateRequest: AuditedMachine {
         return Projection(unitPath: self.gridPath, pendingRole: pending,
                           pendingSince: self.state == .verified ? self.verifiedAt : (pending == nil ? nil : self.filedAt),
                           dueAt: self.state == .certified ? self.validUntil : nil,
-                          policyVersion: self.policyVersion, subjectRef: self.personID)
+                          policyVersion: self.policyVersion, subjectRef: self.personID,
+                          serialNumber: self.certificateNumber, category: self.scope.rawValue)
     }
 
     public func isExpired(at now: Date) -> Bool {
@@ -220,6 +228,31 @@ public struct CertificateRequest: AuditedMachine {
         self.validityDays = validityDays
         self.filedAt = filedAt
         self.filedBy = filedBy
+    }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case state
+        case requestID = "request_id"
+        case personID = "person_id"
+        case householdID = "household_id"
+        case gridPath = "grid_path"
+        case destination
+        case scope
+        case policyVersion = "policy_version"
+        case validityDays = "validity_days"
+        case filedAt = "filed_at"
+        case filedBy = "filed_by"
+        case verifiedAt = "verified_at"
+        case verifiedBy = "verified_by"
+        case examinedAt = "examined_at"
+        case examinedBy = "examined_by"
+        case certificateNumber = "certificate_number"
+        case issuedAt = "issued_at"
+        case validUntil = "valid_until"
+        case failReason = "fail_reason"
+        case cancelledAt = "cancelled_at"
+        case cancelReason = "cancel_reason"
     }
 }
 

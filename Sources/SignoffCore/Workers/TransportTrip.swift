@@ -33,6 +33,15 @@ public struct TransportTrip: AuditedMachine {
             self.poor = poor
             self.certificateNumber = certificateNumber
         }
+
+        /// The stored form's field names: a contract (golden fixtures in the core tests).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case personID = "person_id"
+            case name
+            case householdID = "household_id"
+            case poor
+            case certificateNumber = "certificate_number"
+        }
     }
 
     public struct Start: Sendable {
@@ -102,7 +111,8 @@ public struct TransportTrip: AuditedMachine {
         Projection(unitPath: self.unitPath, pendingRole: self.state == .filed ? .chiefLeader : nil,
                    pendingSince: self.state == .filed ? self.filedAt : nil,
                    dueAt: self.state == .filed || self.state == .approved ? self.departureDate : nil,
-                   policyVersion: self.policyVersion)
+                   policyVersion: self.policyVersion, headcount: self.boarded,
+                   memberIDs: self.workers.map(\.personID), poorMembers: self.poorHouseholdWorkers)
     }
 
     public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
@@ -218,6 +228,31 @@ public struct TransportTrip: AuditedMachine {
         self.policyVersion = policyVersion
         self.filedAt = filedAt
         self.filedBy = filedBy
+    }
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case state
+        case tripID = "trip_id"
+        case unitPath = "unit_path"
+        case destination
+        case requiredScope = "required_scope"
+        case departureDate = "departure_date"
+        case vehiclePlate = "vehicle_plate"
+        case driverName = "driver_name"
+        case driverPhone = "driver_phone"
+        case workers
+        case policyVersion = "policy_version"
+        case filedAt = "filed_at"
+        case filedBy = "filed_by"
+        case decidedAt = "decided_at"
+        case decidedBy = "decided_by"
+        case rejectReason = "reject_reason"
+        case departedAt = "departed_at"
+        case boarded
+        case arrivedAt = "arrived_at"
+        case cancelledAt = "cancelled_at"
+        case cancelReason = "cancel_reason"
     }
 }
 

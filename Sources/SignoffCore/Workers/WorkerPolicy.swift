@@ -50,6 +50,14 @@ public struct WorkerPolicy: Sendable, Codable, Hashable {
             fatalError("the built-in worker policy is valid: \(error)")  // fixed literal arguments
         }
     }()
+
+    /// The stored form's field names: a contract (golden fixtures in the core tests).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case version
+        case certificateValidityDays = "certificate_validity_days"
+        case homeProvinceNames = "home_province_names"
+        case activationCodeValidityHours = "activation_code_validity_hours"
+    }
 }
 
 /// Where a health certificate lets its holder travel: 省内 inside Sichuan or 省外 outside.

@@ -100,7 +100,7 @@ public struct ReportStore: Sendable {
             // One pass over the instances of the period: a count per (kind, bucket).
             let rows = try await connection.query("""
                 WITH scoped AS (
-                    SELECT kind, state_name, state FROM instances
+                    SELECT kind, state_name, serial_number, category, headcount, poor_members FROM instances
                      WHERE unit_path <@ \(scope)::ltree
                        AND kind IN ('parking_pledge', 'key_custody', 'vehicle_pass', 'agricultural_pass',
                                     'certificate_request', 'transport_trip', 'returnee_isolation')
@@ -111,24 +111,23 @@ public struct ReportStore: Sendable {
                     SELECT kind, state_name AS bucket, count(*) AS n FROM scoped
                      WHERE kind IN ('parking_pledge', 'key_custody', 'vehicle_pass') GROUP BY kind, state_name
                     UNION ALL
-                    SELECT kind, 'issued', count(*) FROM scoped WHERE kind = 'agricultural_pass' AND state ? 'serialNumber' GROUP BY kind
+                    SELECT kind, 'issued', count(*) FROM scoped WHERE kind = 'agricultural_pass' AND serial_number IS NOT NULL GROUP BY kind
                     UNION ALL
                     SELECT kind, 'examined', count(*) FROM scoped
                      WHERE kind = 'certificate_request' AND state_name IN ('certified', 'failed') GROUP BY kind
                     UNION ALL
-                    SELECT kind, 'certified:' || (state ->> 'scope'), count(*) FROM scoped
-                     WHERE kind = 'certificate_request' AND state_name = 'certified' GROUP BY kind, state ->> 'scope'
+                    SELECT kind, 'certified:' || category, count(*) FROM scoped
+                     WHERE kind = 'certificate_request' AND state_name = 'certified' GROUP BY kind, category
                     UNION ALL
                     SELECT kind, 'trips', count(*) FROM scoped WHERE kind = 'transport_trip' AND state_name IN ('departed', 'arrived') GROUP BY kind
                     UNION ALL
-                    SELECT kind, 'carried', sum((state ->> 'boarded')::int) FROM scoped
+                    SELECT kind, 'carried', sum(headcount) FROM scoped
                      WHERE kind = 'transport_trip' AND state_name IN ('departed', 'arrived') GROUP BY kind
                     UNION ALL
-                    SELECT t.kind, 'poor', count(*) FROM scoped t, jsonb_array_elements(t.state -> 'workers') w
-                     WHERE t.kind = 'transport_trip' AND t.state_name IN ('departed', 'arrived') AND (w ->> 'poor')::boolean
-                     GROUP BY t.kind
+                    SELECT kind, 'poor', sum(poor_members) FROM scoped
+                     WHERE kind = 'transport_trip' AND state_name IN ('departed', 'arrived') GROUP BY kind
                     UNION ALL
-                    SELECT kind, state ->> 'placement', count(*) FROM scoped WHERE kind = 'returnee_isolation' GROUP BY kind, state ->> 'placement'
+                    SELECT kind, category, count(*) FROM scoped WHERE kind = 'returnee_isolation' GROUP BY kind, category
                 ) counts
                 GROUP BY kind, bucket
                 """, logger: logger)

@@ -397,11 +397,10 @@ public struct WorkersStore: Sendable {
     }
 
     func openTrip(containing personID: UUID, on connection: PostgresConnection) async throws -> UUID? {
-        let member = try StoreCoding.json([["personID": personID.uuidString]])
         let open = TransportTrip.openStates.map(\.rawValue)
         let rows = try await connection.query("""
             SELECT id FROM instances
-             WHERE kind = \(TransportTrip.kind) AND state -> 'workers' @> \(member)::jsonb AND state_name = ANY(\(open))
+             WHERE kind = \(TransportTrip.kind) AND member_ids @> ARRAY[\(personID)]::uuid[] AND state_name = ANY(\(open))
              LIMIT 1
             """, logger: self.logger)
         for try await id in rows.decode(UUID.self) { return id }

@@ -42,7 +42,7 @@ import Testing
         #expect(returnee.exclusiveKey == "person:\(Fixture.returneePersonID.uuidString)")
         #expect(returnee.projection == Projection(
             unitPath: Fixture.grid1, dueAt: Fixture.t0.plus(hours: 24), policyVersion: "iso-test-v1",
-            subjectRef: Fixture.returneePersonID))
+            subjectRef: Fixture.returneePersonID, category: "home"))
         #expect(effect.actingAs == Fixture.gridWorker.assignments[0])
         #expect(effect.payload["person_id"] == .string(Fixture.returneePersonID.uuidString))
         #expect(effect.payload["from_province"] == "四川")
