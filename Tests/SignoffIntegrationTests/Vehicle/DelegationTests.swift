@@ -148,12 +148,12 @@ struct DelegationTests {
             // A delegate who signed level 2 in person may not sign level 3 for someone.
             let both = try await world.addSigner("v1both", .groupLeader, at: world.town.group1,
                                                  also: [(.branchSecretary, world.town.village1)])
+            let pass = try await world.filedPass(client)
             let delegated = try await client.call(.post, "/delegations", token: try await world.token("v1secretary"), json: [
                 "delegate_id": both.id.uuidString, "until": world.iso(days: 3), "reason": "外出",
             ])
             #expect(delegated.status == .created, "\(delegated.text)")
             let number = try #require(delegated.json["number"] as? Int)
-            let pass = try await world.filedPass(client)
             #expect(try await client.sign(world, pass: pass, by: "gw1", json: ["level": 1]).status == .ok)
             #expect(try await client.call(.post, "/passes/\(pass)/sign", token: try await world.token("v1both", both), json: ["level": 2]).status == .ok)
             let twice = try await client.call(.post, "/passes/\(pass)/sign", token: try await world.token("v1both", both),
