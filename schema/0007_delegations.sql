@@ -4,7 +4,8 @@
 -- no query reads the state document. A row is written in the same transaction as the
 -- instance's start; the instance follows it within the transaction, hence the deferred key.
 CREATE TABLE delegations (
-    number        integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- Gapless: the store takes max + 1 under a lock, so a refused request uses up no number.
+    number        integer PRIMARY KEY CHECK (number > 0),
     instance_id   uuid NOT NULL UNIQUE REFERENCES instances (id) DEFERRABLE INITIALLY DEFERRED,
     delegator_id  uuid NOT NULL REFERENCES users (id),
     delegate_id   uuid NOT NULL REFERENCES users (id),

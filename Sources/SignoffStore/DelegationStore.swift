@@ -102,9 +102,12 @@ public struct DelegationStore: Sendable {
                     extra: ["delegation_number": .int(number)])
             }
             let id = UUID()
+            // Numbers are shown to people, so they have no gaps: one creation at a time takes the next.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('delegation:numbers', 0))", logger: self.logger)
             let inserted = try await connection.query("""
-                INSERT INTO delegations (instance_id, delegator_id, delegate_id, role, unit_id, valid_from, valid_until)
-                SELECT \(id), \(delegator.userID), \(delegate.userID), \(held.role.rawValue), \(held.unitID), \(from), \(new.until)
+                INSERT INTO delegations (number, instance_id, delegator_id, delegate_id, role, unit_id, valid_from, valid_until)
+                SELECT (SELECT coalesce(max(number), 0) + 1 FROM delegations), \(id), \(delegator.userID), \(delegate.userID),
+                       \(held.role.rawValue), \(held.unitID), \(from), \(new.until)
                  WHERE \(from) < \(new.until)
                 RETURNING number
                 """, logger: self.logger)

@@ -7,7 +7,7 @@ import Foundation
 /// of jurisdiction never widen), and may not be the delegator. The delegator names the delegate,
 /// or an administrator covering the unit does. It ends at `until` (shown as 已到期, derived from
 /// the clock as a pass's expiry is) or earlier when revoked. The store gives it its number
-/// (#n, from a sequence) and refuses an overlapping active delegation for the same role and unit.
+/// (#n, without gaps) and refuses an overlapping active delegation for the same role and unit.
 public struct Delegation: AuditedMachine {
     public enum State: String, Sendable, Codable, Hashable, CaseIterable {
         /// In force between `from` and `until`.

@@ -341,3 +341,96 @@ extension TestWorld {
         }
     }
 }
+
+/// The web pages: 委托代签 for a signer, 转交 on the administrators' pending overview.
+@Suite("Delegation and reassignment web pages", .timeLimit(.minutes(3)))
+struct DelegationWebTests {
+    @Test func aSignerNamesADelegateOnTheWebAndTheDelegateSignsForThemThenRevokes() async throws {
+        try await TestWorld.with { world, client in
+            let deputy = try await world.addSigner("v1deputy", .branchSecretary, at: world.town.village1)
+            let pass = try await world.passAtLevel3(client)
+            let secretary = try await client.webLogin("v1secretary")
+            let page = try await client.page("/app/delegations", secretary)
+            #expect(page.status == .ok)
+            let choice = try #require(page.text.firstMatch(of: /<option value="(branch_secretary\|[0-9a-f-]+\|[0-9a-f-]+)">支部书记 v1deputy/)?.1)
+            let missing = try await client.form("/app/delegations", secretary, [
+                "csrf": secretary.csrf, "idempotency_key": "web-d-0", "delegate": String(choice),
+                "from": WebText.localInput(world.clock.now()), "until": WebText.localInput(world.clock.now().addingTimeInterval(86_400)),
+                "reason": " ",
+            ])
+            #expect(missing.status == .unprocessableContent)
+            #expect(missing.text.contains("请填写理由后再提交"))
+            let created = try await client.form("/app/delegations", secretary, [
+                "csrf": secretary.csrf, "idempotency_key": "web-d-1", "delegate": String(choice),
+                "from": WebText.localInput(world.clock.now()), "until": WebText.localInput(world.clock.now().addingTimeInterval(3 * 86_400)),
+                "reason": "到县里开会",
+            ])
+            #expect(created.status == .seeOther, "\(created.text)")
+            let listed = try await client.page("/app/delegations", secretary)
+            #expect(listed.text.contains("委托 #1"))
+            #expect(listed.text.contains("生效中"))
+
+            let delegate = try await client.webLogin("v1deputy")
+            let inbox = try await client.page("/app/inbox", delegate)
+            #expect(inbox.text.contains("代 支部书记 v1secretary 签（委托 #1）"))
+            let detail = try await client.page("/app/passes/\(pass)", delegate)
+            #expect(detail.text.contains("name=\"delegation\" value=\"1\""))
+            let version = try await world.snapshot(pass).version
+            let signed = try await client.form("/app/passes/\(pass)/sign", delegate, [
+                "csrf": delegate.csrf, "idempotency_key": "web-s-1", "level": "3", "version": String(version), "delegation": "1",
+            ])
+            #expect(signed.status == .seeOther, "\(signed.text)")
+            let after = try await client.page("/app/passes/\(pass)", secretary)
+            #expect(after.text.contains("由 支部书记 v1deputy 代 支部书记 v1secretary 签（委托 #1）"))
+            _ = deputy
+
+            let revoked = try await client.form("/app/delegations/1/revoke", secretary, [
+                "csrf": secretary.csrf, "idempotency_key": "web-r-1", "reason": "提前回来了",
+            ], json: true)
+            #expect(revoked.status == .ok, "\(revoked.text)")
+            #expect(revoked.json["result"] as? String == "ok")
+            #expect(try await client.page("/app/delegations", secretary).text.contains("已撤销"))
+            // Without the CSRF token nothing happens.
+            let forged = try await client.form("/app/delegations", secretary, ["delegate": String(choice), "reason": "x"])
+            #expect(forged.status == .forbidden)
+        }
+    }
+
+    @Test func theTownshipOfficeReassignsAnOverdueItemFromThePendingOverview() async throws {
+        try await TestWorld.with { world, client in
+            _ = try await world.addSigner("v1deputy", .branchSecretary, at: world.town.village1)
+            let pass = try await world.passAtLevel3(client)
+            let admin = try await client.webLogin("admin")
+            #expect(!(try await client.page("/app/admin", admin).text.contains("/reassign")))
+            let early = try await client.page("/app/admin/passes/\(pass)/reassign", admin)
+            #expect(early.text.contains("只有逾期的事项才能转交"))
+
+            world.clock.advance(by: 25 * 3_600)
+            let admin2 = try await client.webLogin("admin")
+            let overview = try await client.page("/app/admin", admin2)
+            #expect(overview.text.contains("/app/admin/passes/\(pass.uuidString.lowercased())/reassign"))
+            let form = try await client.page("/app/admin/passes/\(pass)/reassign", admin2)
+            let deputy = try #require(form.text.firstMatch(of: /<option value="([0-9a-f-]+)">支部书记 v1deputy/)?.1)
+            #expect(!form.text.contains(">支部书记 v2secretary"))
+            let version = try await world.snapshot(pass).version
+            let noReason = try await client.form("/app/admin/passes/\(pass)/reassign", admin2, [
+                "csrf": admin2.csrf, "idempotency_key": "web-a-0", "level": "3", "version": String(version), "to": String(deputy),
+                "reason": "",
+            ])
+            #expect(noReason.status == .unprocessableContent)
+            #expect(noReason.text.contains("请填写理由"))
+            let done = try await client.form("/app/admin/passes/\(pass)/reassign", admin2, [
+                "csrf": admin2.csrf, "idempotency_key": "web-a-1", "level": "3", "version": String(version), "to": String(deputy),
+                "reason": "支部书记住院",
+            ])
+            #expect(done.status == .seeOther, "\(done.text)")
+
+            let original = try await client.webLogin("v1secretary")
+            let page = try await client.page("/app/passes/\(pass)", original)
+            #expect(page.text.contains("转交给 支部书记 v1deputy 办理，您不能再签"))
+            #expect(!page.text.contains("action=\"/app/passes/\(pass.uuidString.lowercased())/sign\""))
+            let holder = try await client.webLogin("v1deputy")
+            #expect(try await client.page("/app/passes/\(pass)", holder).text.contains("action=\"/app/passes/\(pass.uuidString.lowercased())/sign\""))
+        }
+    }
+}
