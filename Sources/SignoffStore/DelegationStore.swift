@@ -252,26 +252,7 @@ public struct DelegationStore: Sendable {
 
     /// An active account with every role it holds.
     func actor(userID: UUID, on connection: PostgresConnection, field: String = "delegator_id") async throws -> Actor {
-        let rows = try await connection.query("""
-            SELECT u.id, u.display_name, u.person_id,
-                   coalesce(json_agg(json_build_object('role', r.role, 'unit_id', x.id, 'unit_path', x.path::text))
-                            FILTER (WHERE r.role IS NOT NULL), '[]')::text
-              FROM users u
-              JOIN instances i ON i.id = u.id AND i.kind = 'account' AND i.state_name = 'active'
-              LEFT JOIN role_assignments r ON r.user_id = u.id
-              LEFT JOIN units x ON x.id = r.unit_id
-             WHERE u.id = \(userID)
-             GROUP BY u.id
-            """, logger: self.logger)
-        struct RawRole: Decodable { var role: String; var unit_id: UUID; var unit_path: String }
-        for try await (id, name, personID, roles) in rows.decode((UUID, String, UUID?, String).self) {
-            let raw = try JSONDecoder().decode([RawRole].self, from: Data(roles.utf8))
-            let assignments = try raw.compactMap { role -> RoleAssignment? in
-                guard let parsed = Role(rawValue: role.role) else { return nil }
-                return RoleAssignment(role: parsed, unitID: role.unit_id, unitPath: try UnitPath(role.unit_path))
-            }
-            return Actor(userID: id, displayName: name, assignments: assignments, personID: personID)
-        }
+        if let actor = try await AccountStore.activeActor(userID: userID, on: connection, logger: self.logger) { return actor }
         throw SignoffError(.delegationInvalid, "No active account with that id.", extra: ["field": .string(field)])
     }
 }
