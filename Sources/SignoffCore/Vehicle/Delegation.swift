@@ -25,6 +25,12 @@ public struct Delegation: AuditedMachine {
             self.userID = userID
             self.name = name
         }
+
+        /// The stored form's field names: a contract.
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case userID = "user_id"
+            case name
+        }
     }
 
     public struct Start: Sendable {
@@ -85,6 +91,22 @@ public struct Delegation: AuditedMachine {
     public internal(set) var revokedReason: String?
 
     public var stateName: String { self.state.rawValue }
+
+    /// The stored form's field names: a contract.
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case state
+        case delegationID = "delegation_id"
+        case number, delegator, delegate, role
+        case unitID = "unit_id"
+        case unitPath = "unit_path"
+        case from, until, reason
+        case createdBy = "created_by"
+        case createdByAdmin = "created_by_admin"
+        case createdAt = "created_at"
+        case revokedBy = "revoked_by"
+        case revokedAt = "revoked_at"
+        case revokedReason = "revoked_reason"
+    }
 
     /// Active and inside its period at `now`.
     public func isInForce(at now: Date) -> Bool {
@@ -233,6 +255,14 @@ public struct DelegationGrant: Sendable, Codable, Hashable {
     public var until: Date
     /// False once revoked.
     public var active: Bool
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case number, delegator
+        case delegateID = "delegate_id"
+        case role
+        case unitPath = "unit_path"
+        case from, until, active
+    }
 
     public init(number: Int, delegator: Delegation.Person, delegateID: UUID, role: Role, unitPath: UnitPath, from: Date,
                 until: Date, active: Bool) {

@@ -77,6 +77,13 @@ public struct PassApplication: AuditedMachine {
         public var by: Delegation.Person
         public var reason: String
         public var at: Date
+
+        /// The stored form's field names: a contract.
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case level, to
+            case toUnitPath = "to_unit_path"
+            case by, reason, at
+        }
     }
 
     public struct Rejection: Sendable, Codable, Hashable {
