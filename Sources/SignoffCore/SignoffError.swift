@@ -36,6 +36,11 @@ public struct SignoffError: Error, Sendable, Equatable {
             case serverMissing = "postgres_server_missing"
             case internalError = "internal_error"
             case addressRefused = "address_refused"
+            case delegationInvalid = "delegation_invalid"
+            case delegationInactive = "delegation_inactive"
+            case delegationOverlap = "delegation_overlap"
+            case levelReassigned = "level_reassigned"
+            case notOverdue = "not_overdue"
         }
 
         private let base: Base
@@ -77,19 +82,32 @@ public struct SignoffError: Error, Sendable, Equatable {
         public static let internalError = Code(.internalError)
         /// A webhook URL that is not http(s), or points at a loopback or private address.
         public static let addressRefused = Code(.addressRefused)
+        /// A delegation or reassignment the rules refuse: the person does not hold the role at a
+        /// unit covering the jurisdiction, names themself, or the period is not sane.
+        public static let delegationInvalid = Code(.delegationInvalid)
+        /// A delegation used outside its period, or after it was revoked.
+        public static let delegationInactive = Code(.delegationInactive)
+        /// Another active delegation for the same role and unit overlaps the period.
+        public static let delegationOverlap = Code(.delegationOverlap)
+        /// The pending level was reassigned to someone else by an administrator.
+        public static let levelReassigned = Code(.levelReassigned)
+        /// Only an overdue level may be reassigned.
+        public static let notOverdue = Code(.notOverdue)
 
         /// The HTTP status a code is answered with.
         public var httpStatus: Int {
             switch self.base {
             case .invalidJSON, .unknownField, .invalidType, .missingField, .invalidID: 400
             case .unauthenticated, .invalidCredentials: 401
-            case .forbiddenRole, .outOfJurisdiction, .accountSuspended: 403
+            case .forbiddenRole, .outOfJurisdiction, .accountSuspended, .levelReassigned: 403
             case .notFound: 404
             case .methodNotAllowed: 405
-            case .versionConflict, .invalidTransition, .duplicate, .outOfOrder: 409
+            case .versionConflict, .invalidTransition, .duplicate, .outOfOrder, .delegationInactive, .delegationOverlap,
+                .notOverdue:
+                409
             case .payloadTooLarge: 413
             case .invalidValue, .reasonRequired, .idempotencyKeyReused, .clearanceNotReached,
-                .repeatedSigner, .policyInvalid, .importInvalid, .addressRefused:
+                .repeatedSigner, .policyInvalid, .importInvalid, .addressRefused, .delegationInvalid:
                 422
             case .tooManyAttempts: 429
             case .databaseUnavailable, .serviceBusy: 503
@@ -131,6 +149,11 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .serverMissing: "PostgreSQL server missing"
             case .internalError: "Internal error"
             case .addressRefused: "Address refused"
+            case .delegationInvalid: "Delegation refused"
+            case .delegationInactive: "Delegation not in force"
+            case .delegationOverlap: "Overlapping delegation"
+            case .levelReassigned: "Level reassigned to someone else"
+            case .notOverdue: "Level not overdue"
             }
         }
     }

@@ -21,6 +21,7 @@ public struct SignoffServices: Sendable {
     public let vehicles: VehicleStore
     public let agriculturalPasses: AgriculturalPassStore
     public let inbox: ApprovalInbox
+    public let delegations: DelegationStore
     public let notificationSettings: NotificationSettings
     public let notifications: NotificationStore
     public let webhooks: WebhookStore
@@ -44,6 +45,7 @@ public struct SignoffServices: Sendable {
         self.vehicles = VehicleStore(transitions: self.transitions, policies: policies)
         self.agriculturalPasses = AgriculturalPassStore(transitions: self.transitions, policies: policies)
         self.inbox = ApprovalInbox(database: database, clock: clock)
+        self.delegations = DelegationStore(transitions: self.transitions, vehicles: self.vehicles)
         self.notificationSettings = notificationSettings
         self.notifications = NotificationStore(database: database, clock: clock, policies: policies)
         self.webhooks = WebhookStore(database: database, clock: clock)
@@ -79,7 +81,9 @@ public func buildRouter(_ services: SignoffServices, maxConcurrentRequests: Int 
     AuditController(database: services.database).addRoutes(to: authenticated)
     IsolationController(isolation: services.isolation).addRoutes(to: authenticated)
     VehiclesController(vehicles: services.vehicles, clock: services.transitions.clock).addRoutes(to: authenticated)
-    PassesController(vehicles: services.vehicles, clock: services.transitions.clock).addRoutes(to: authenticated)
+    PassesController(vehicles: services.vehicles, delegations: services.delegations, clock: services.transitions.clock)
+        .addRoutes(to: authenticated)
+    DelegationsController(delegations: services.delegations, clock: services.transitions.clock).addRoutes(to: authenticated)
     AgriculturalPassesController(passes: services.agriculturalPasses, clock: services.transitions.clock).addRoutes(to: authenticated)
     ApprovalsController(inbox: services.inbox, organisation: services.organisation, clock: services.transitions.clock).addRoutes(to: authenticated)
     WorkersController(workers: services.workers).addRoutes(to: router, authenticated: authenticated)

@@ -336,17 +336,38 @@ public struct AccountStore: Sendable {
                  WHERE t.token_hash = \(Self.digest(token)) AND t.revoked_at IS NULL AND t.expires_at > \(now)
                  GROUP BY u.id
                 """, logger: self.logger)
-            struct RawRole: Decodable { var role: String; var unit_id: UUID; var unit_path: String }
-            for try await (id, name, personID, roles) in rows.decode((UUID, String, UUID?, String).self) {
-                let raw = try JSONDecoder().decode([RawRole].self, from: Data(roles.utf8))
-                let assignments = try raw.compactMap { role -> RoleAssignment? in
-                    guard let parsed = Role(rawValue: role.role) else { return nil }
-                    return RoleAssignment(role: parsed, unitID: role.unit_id, unitPath: try UnitPath(role.unit_path))
-                }
-                return Actor(userID: id, displayName: name, assignments: assignments, personID: personID)
-            }
-            return nil
+            return try await Self.firstActor(rows)
         }
+    }
+
+    /// An active account as an actor with every role it holds, or nil (unknown, suspended, closed).
+    static func activeActor(userID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Actor? {
+        let rows = try await connection.query("""
+            SELECT u.id, u.display_name, u.person_id,
+                   coalesce(json_agg(json_build_object('role', r.role, 'unit_id', x.id, 'unit_path', x.path::text))
+                            FILTER (WHERE r.role IS NOT NULL), '[]')::text
+              FROM users u
+              JOIN instances i ON i.id = u.id AND i.kind = 'account' AND i.state_name = 'active'
+              LEFT JOIN role_assignments r ON r.user_id = u.id
+              LEFT JOIN units x ON x.id = r.unit_id
+             WHERE u.id = \(userID)
+             GROUP BY u.id
+            """, logger: logger)
+        return try await Self.firstActor(rows)
+    }
+
+    /// The first row of (id, display name, person id, roles as JSON) as an actor.
+    private static func firstActor(_ rows: PostgresRowSequence) async throws -> Actor? {
+        struct RawRole: Decodable { var role: String; var unit_id: UUID; var unit_path: String }
+        for try await (id, name, personID, roles) in rows.decode((UUID, String, UUID?, String).self) {
+            let raw = try JSONDecoder().decode([RawRole].self, from: Data(roles.utf8))
+            let assignments = try raw.compactMap { role -> RoleAssignment? in
+                guard let parsed = Role(rawValue: role.role) else { return nil }
+                return RoleAssignment(role: parsed, unitID: role.unit_id, unitPath: try UnitPath(role.unit_path))
+            }
+            return Actor(userID: id, displayName: name, assignments: assignments, personID: personID)
+        }
+        return nil
     }
 
     /// Revokes one token (logout).

@@ -11,6 +11,9 @@ public struct PendingApplication: Sendable {
     public var unitPath: UnitPath
     public var pendingSince: Date
     public var dueAt: Date?
+    /// In "what is waiting for me": the delegation under which the reader signs it for someone
+    /// else (代 X 签), if one is in force for this level and place.
+    public var delegation: Delegation?
 }
 
 /// A page of an inbox, oldest first, with the cursor of the next page.
@@ -137,7 +140,33 @@ public struct ApprovalInbox: Sendable {
         }
         var seen = Set<UUID>()
         merged = merged.sorted { ($0.1, $0.0.id.uuidString) < ($1.1, $1.0.id.uuidString) }.filter { seen.insert($0.0.id).inserted }
-        return Self.page(merged, limit: limit)
+        let now = self.clock.now()
+        let delegations = try await self.database.withConnection { connection in
+            try await DelegationStore.inForce(to: actor.userID, at: now, on: connection, logger: self.logger)
+        }
+        // The page is cut on the query's order, then narrowed in Swift: a level handed to one
+        // holder (转交) waits only for them and their delegate. A page may come out shorter than
+        // `limit`; its cursor still continues after the last row read.
+        var page = Self.page(merged, limit: limit)
+        page.items = page.items.compactMap { item in
+            Self.mine(item, actor: actor, delegations: delegations)
+        }
+        return page
+    }
+
+    /// The item as the actor sees it in their inbox, or nil when it waits for someone else.
+    static func mine(_ item: PendingApplication, actor: Actor, delegations: [Delegation]) -> PendingApplication? {
+        guard let level = item.application.pendingLevel else { return nil }
+        var item = item
+        let applicable = delegations.filter { $0.covers(role: level.role, path: item.application.gridPath) }
+        if let assigned = item.application.pendingReassignment {
+            if assigned.to.userID == actor.userID { return item }
+            guard let delegation = applicable.first(where: { $0.delegator.userID == assigned.to.userID }) else { return nil }
+            item.delegation = delegation
+            return item
+        }
+        item.delegation = applicable.first
+        return item
     }
 
     /// Everything pending inside `scope` that matches the filter, oldest first.

@@ -58,13 +58,21 @@ extension PassApplication {
     public var dueMoments: [DueMoment] {
         switch self.state {
         case .pending:
-            guard let level = self.pendingLevel, let since = self.pendingSince else { return [] }
-            let occurrence = "r\(self.rounds.count)l\(level.level)"
-            let payload: [String: JSONValue] = [
+            guard let level = self.pendingLevel, var since = self.pendingSince else { return [] }
+            var occurrence = "r\(self.rounds.count)l\(level.level)"
+            var payload: [String: JSONValue] = [
                 "plate": .string(self.plate.text), "level": .int(level.level), "role": .string(level.role.rawValue),
                 "role_name": .string(level.role.chineseName), "round": .int(self.rounds.count),
                 "limit_hours": .int(Int(level.limit / 3_600)),
             ]
+            // After a 转交 the new holder gets fresh moments of their own, and the reminder goes to them.
+            if let assigned = self.pendingReassignment {
+                let count = self.currentRound.reassignments?.filter { $0.level == level.level }.count ?? 0
+                occurrence += "a\(count)"
+                since = assigned.at
+                payload["assignee_id"] = .string(assigned.to.userID.uuidString)
+                payload["assignee_name"] = .string(assigned.to.name)
+            }
             return [
                 DueMoment(.levelLimit, occurrence: occurrence, at: since.addingTimeInterval(level.limit), payload: payload),
                 DueMoment(.levelEscalation, occurrence: occurrence,

@@ -44,8 +44,11 @@ public struct PassApplication: AuditedMachine {
         /// Signs the pending level. `level`, when given, must be the pending one: a signer
         /// holding several chain roles states which level they meant, so a retry after a
         /// race never signs the next level by accident.
-        case sign(level: Int? = nil)
-        case reject(reason: String?, level: Int? = nil)
+        /// `delegation`, when given, signs for its delegator (代签); the store resolves it by number.
+        case sign(level: Int? = nil, delegation: DelegationGrant? = nil)
+        case reject(reason: String?, level: Int? = nil, delegation: DelegationGrant? = nil)
+        /// An administrator hands an overdue pending level to another holder of its role (转交).
+        case reassign(level: Int, to: Actor, reason: String?)
         /// Starts a new round at level 1; the store passes the pledge's current clearance date.
         case resubmit(clearanceDueAt: Date, note: String?)
         case withdraw(reason: String?)
@@ -60,6 +63,9 @@ public struct PassApplication: AuditedMachine {
         public var unitID: UUID
         public var unitPath: UnitPath
         public var at: Date
+        /// Whom a delegate acted for (代签), and under which delegation; nil when signed in person.
+        public var onBehalfOf: Delegation.Person?
+        public var delegationNumber: Int?
 
         /// The stored form's field names: a contract (golden fixtures in the core tests).
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -70,6 +76,26 @@ public struct PassApplication: AuditedMachine {
             case unitID = "unit_id"
             case unitPath = "unit_path"
             case at
+            case onBehalfOf = "on_behalf_of"
+            case delegationNumber = "delegation_number"
+        }
+    }
+
+    /// An administrator's 转交 of a pending level to one named holder of its role. From then on
+    /// only that person (or their delegate) acts at that level in that round.
+    public struct Reassignment: Sendable, Codable, Hashable {
+        public var level: Int
+        public var to: Delegation.Person
+        public var toUnitPath: UnitPath
+        public var by: Delegation.Person
+        public var reason: String
+        public var at: Date
+
+        /// The stored form's field names: a contract.
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case level, to
+            case toUnitPath = "to_unit_path"
+            case by, reason, at
         }
     }
 
@@ -93,6 +119,8 @@ public struct PassApplication: AuditedMachine {
         public var note: String?
         public var signatures: [Signature]
         public var rejection: Rejection?
+        /// Absent in rows written before reassignment existed.
+        public var reassignments: [Reassignment]?
 
         /// The stored form's field names: a contract (golden fixtures in the core tests).
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -103,6 +131,7 @@ public struct PassApplication: AuditedMachine {
             case note
             case signatures
             case rejection
+            case reassignments
         }
     }
 
@@ -163,10 +192,17 @@ public struct PassApplication: AuditedMachine {
         return self.currentRound.signatures.last?.at ?? self.currentRound.startedAt
     }
 
-    /// When the pending level becomes overdue.
+    /// When the pending level becomes overdue: its limit from when it started waiting or, once
+    /// reassigned, from the reassignment, so the new holder gets the level's full time.
     public var pendingDueAt: Date? {
         guard let level = self.pendingLevel, let since = self.pendingSince else { return nil }
-        return since.addingTimeInterval(level.limit)
+        return (self.pendingReassignment?.at ?? since).addingTimeInterval(level.limit)
+    }
+
+    /// The latest reassignment of the pending level in this round, if any.
+    public var pendingReassignment: Reassignment? {
+        guard let level = self.pendingLevel else { return nil }
+        return self.currentRound.reassignments?.last { $0.level == level.level }
     }
 
     public var projection: Projection {
@@ -226,8 +262,10 @@ public struct PassApplication: AuditedMachine {
 
     public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
         switch command {
-        case .sign(let level): try self.sign(level: level, by: actor, at: now)
-        case .reject(let reason, let level): try self.reject(reason: reason, level: level, by: actor, at: now)
+        case .sign(let level, let delegation): try self.sign(level: level, delegation: delegation, by: actor, at: now)
+        case .reject(let reason, let level, let delegation):
+            try self.reject(reason: reason, level: level, delegation: delegation, by: actor, at: now)
+        case .reassign(let level, let target, let reason): try self.reassign(level: level, to: target, reason: reason, by: actor, at: now)
         case .resubmit(let due, let note): try self.resubmit(clearanceDueAt: due, note: note, by: actor, at: now)
         case .withdraw(let reason): try self.withdraw(reason: reason, by: actor, at: now)
         }
@@ -327,6 +365,7 @@ extension PassApplication: DiagrammedMachine {
         Transition(.pending, "sign", .pending, when: "more levels"),
         Transition(.pending, "sign", .effective, when: "last level"),
         Transition(.pending, "reject", .rejected, when: "reason"),
+        Transition(.pending, "reassign", .pending, when: "overdue; admin; reason"),
         Transition(.rejected, "resubmit", .pending, when: "new round at level 1"),
         Transition(.pending, "withdraw", .withdrawn),
         Transition(.rejected, "withdraw", .withdrawn),

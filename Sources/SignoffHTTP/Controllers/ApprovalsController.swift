@@ -24,6 +24,17 @@ struct ApprovalsController {
         var waitingHours: Int
         var policyVersion: String
         var version: Int
+        /// In your inbox: set when you sign this for someone else (代 X 签) under a delegation;
+        /// send its number as `delegation` when signing.
+        var onBehalfOf: OnBehalfOf?
+        var assignedToUserId: UUID?
+        var assignedToName: String?
+
+        struct OnBehalfOf: Encodable {
+            var userId: UUID
+            var name: String
+            var delegationNumber: Int
+        }
 
         init(_ item: PendingApplication, now: Date) {
             let level = item.application.pendingLevel
@@ -41,6 +52,11 @@ struct ApprovalsController {
             self.waitingHours = max(0, Int(now.timeIntervalSince(item.pendingSince) / 3_600))
             self.policyVersion = item.application.policyVersion
             self.version = item.version
+            self.onBehalfOf = item.delegation.map {
+                OnBehalfOf(userId: $0.delegator.userID, name: $0.delegator.name, delegationNumber: $0.number)
+            }
+            self.assignedToUserId = item.application.pendingReassignment?.to.userID
+            self.assignedToName = item.application.pendingReassignment?.to.name
         }
     }
 

@@ -6,6 +6,7 @@ import SignoffStore
 /// Travel pass 通行证 applications and their five-level signature chain.
 struct PassesController {
     let vehicles: VehicleStore
+    let delegations: DelegationStore
     let clock: any WallClock
 
     struct Apply: StrictRequest {
@@ -16,14 +17,17 @@ struct PassesController {
     struct Sign: StrictRequest {
         var level: Int?
         var version: Int?
-        enum CodingKeys: String, CodingKey, CaseIterable { case level, version }
+        /// The number of a delegation to sign under, for its delegator (代签).
+        var delegation: Int?
+        enum CodingKeys: String, CodingKey, CaseIterable { case level, version, delegation }
     }
 
     struct Reject: StrictRequest {
         var reason: String
         var level: Int?
         var version: Int?
-        enum CodingKeys: String, CodingKey, CaseIterable { case reason, level, version }
+        var delegation: Int?
+        enum CodingKeys: String, CodingKey, CaseIterable { case reason, level, version, delegation }
     }
 
     struct Resubmit: StrictRequest {
@@ -52,14 +56,18 @@ struct PassesController {
         }
         group.transition("/passes/:id/sign", body: Sign.self) { context, body, metadata in
             let id = try context.parameters.uuid("id")
-            return try await self.vehicles.actOnPass(
-                id: id, expectedVersion: body.version, .sign(level: body.level), by: context.actor,
+            let level = body.level
+            return try await self.delegations.actOnPass(
+                id: id, expectedVersion: body.version, delegationNumber: body.delegation,
+                { .sign(level: level, delegation: $0) }, by: context.actor,
                 metadata: metadata, render: self.render())
         }
         group.transition("/passes/:id/reject", body: Reject.self) { context, body, metadata in
             let id = try context.parameters.uuid("id")
-            return try await self.vehicles.actOnPass(
-                id: id, expectedVersion: body.version, .reject(reason: body.reason, level: body.level), by: context.actor,
+            let (level, reason) = (body.level, body.reason)
+            return try await self.delegations.actOnPass(
+                id: id, expectedVersion: body.version, delegationNumber: body.delegation,
+                { .reject(reason: reason, level: level, delegation: $0) }, by: context.actor,
                 metadata: metadata, render: self.render())
         }
         group.transition("/passes/:id/resubmit", body: Resubmit.self) { context, body, metadata in

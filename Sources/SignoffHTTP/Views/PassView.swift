@@ -13,6 +13,10 @@ struct PassView: Encodable {
         var unitId: UUID
         var unitPath: String
         var at: Date
+        /// Set when a delegate signed for someone (代签): that person and the delegation's number.
+        var onBehalfOfUserId: UUID?
+        var onBehalfOfName: String?
+        var delegationNumber: Int?
 
         init(_ signature: PassApplication.Signature) {
             self.level = signature.level
@@ -23,6 +27,9 @@ struct PassView: Encodable {
             self.unitId = signature.unitID
             self.unitPath = signature.unitPath.description
             self.at = signature.at
+            self.onBehalfOfUserId = signature.onBehalfOf?.userID
+            self.onBehalfOfName = signature.onBehalfOf?.name
+            self.delegationNumber = signature.delegationNumber
         }
     }
 
@@ -38,6 +45,15 @@ struct PassView: Encodable {
         var dueAt: Date?
     }
 
+    struct ReassignmentView: Encodable {
+        var level: Int
+        var toUserId: UUID
+        var toName: String
+        var byName: String
+        var reason: String
+        var at: Date
+    }
+
     struct RejectionView: Encodable {
         var signer: SignerView
         var reason: String
@@ -50,6 +66,7 @@ struct PassView: Encodable {
         var note: String?
         var signatures: [SignerView]
         var rejection: RejectionView?
+        var reassignments: [ReassignmentView]
     }
 
     var id: UUID
@@ -66,6 +83,9 @@ struct PassView: Encodable {
     var pendingSince: Date?
     var dueAt: Date?
     var overdue: Bool
+    /// After a 转交: the one holder the pending level waits for.
+    var assignedToUserId: UUID?
+    var assignedToName: String?
     var chain: [LevelView]
     var rounds: [RoundView]
     var passNumber: String?
@@ -88,6 +108,8 @@ struct PassView: Encodable {
         self.pendingSince = application.pendingSince
         self.dueAt = application.pendingDueAt
         self.overdue = application.pendingDueAt.map { $0 < now } ?? false
+        self.assignedToUserId = application.pendingReassignment?.to.userID
+        self.assignedToName = application.pendingReassignment?.to.name
         self.chain = application.progress.map {
             LevelView(level: $0.level.level, role: $0.level.role.rawValue, roleName: $0.level.role.chineseName,
                       limitHours: $0.level.limitHours, status: $0.status.rawValue, signer: $0.signer.map(SignerView.init),
@@ -96,7 +118,11 @@ struct PassView: Encodable {
         self.rounds = application.rounds.map {
             RoundView(number: $0.number, startedAt: $0.startedAt, startedBy: $0.startedByName, note: $0.note,
                       signatures: $0.signatures.map(SignerView.init),
-                      rejection: $0.rejection.map { RejectionView(signer: SignerView($0.signer), reason: $0.reason) })
+                      rejection: $0.rejection.map { RejectionView(signer: SignerView($0.signer), reason: $0.reason) },
+                      reassignments: ($0.reassignments ?? []).map {
+                          ReassignmentView(level: $0.level, toUserId: $0.to.userID, toName: $0.to.name, byName: $0.by.name,
+                                           reason: $0.reason, at: $0.at)
+                      })
         }
         self.passNumber = application.passNumber
         self.effectiveFrom = application.effectiveFrom

@@ -117,6 +117,8 @@ struct AdminPages: Sendable {
         var age: String
         var ageText: String
         var overdue: Bool
+        /// 已转交给 X, after a 转交.
+        var assigned: String = ""
     }
 
     /// Everything pending that matches the filter, oldest first (at most `cap`), with a flag when cut.
@@ -146,7 +148,7 @@ struct AdminPages: Sendable {
                     waited: WebText.duration(now.timeIntervalSince(item.pendingSince)),
                     waitedHours: Int(now.timeIntervalSince(item.pendingSince) / 3_600),
                     since: WebText.time(item.pendingSince), due: WebText.time(item.dueAt), age: age.rawValue, ageText: age.text,
-                    overdue: age == .overdue))
+                    overdue: age == .overdue, assigned: item.application.pendingReassignment.map { "已转交给 \($0.to.name)" } ?? ""))
             }
             cursor = page.nextCursor
         } while cursor != nil && !truncated

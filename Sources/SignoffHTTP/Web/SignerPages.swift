@@ -21,8 +21,10 @@ struct SignerPages: Sendable {
         }
         group.post("/passes/:id/sign") { request, context in
             try await self.decide(request, context, action: "sign") { form, id, metadata in
-                try await self.vehicles.actOnPass(
-                    id: id, expectedVersion: form.int("version"), .sign(level: form.int("level")), by: context.actor,
+                let level = form.int("level")
+                return try await self.app.services.delegations.actOnPass(
+                    id: id, expectedVersion: form.int("version"), delegationNumber: form.int("delegation"),
+                    { .sign(level: level, delegation: $0) }, by: context.actor,
                     metadata: metadata, render: self.render())
             }
         }
@@ -31,8 +33,10 @@ struct SignerPages: Sendable {
                 guard let reason = form.text("reason") else {
                     throw SignoffError(.reasonRequired, "A reason is required.", extra: ["field": "reason"])
                 }
-                return try await self.vehicles.actOnPass(
-                    id: id, expectedVersion: form.int("version"), .reject(reason: reason, level: form.int("level")),
+                let level = form.int("level")
+                return try await self.app.services.delegations.actOnPass(
+                    id: id, expectedVersion: form.int("version"), delegationNumber: form.int("delegation"),
+                    { .reject(reason: reason, level: level, delegation: $0) },
                     by: context.actor, metadata: metadata, render: self.render())
             }
         }
@@ -70,7 +74,7 @@ struct SignerPages: Sendable {
 
     static let doneText: [String: String] = [
         "sign": "已同意，已签字。", "reject": "已拒绝，申请已退回。", "resubmit": "已重新提交，从第1级重新审批。",
-        "withdraw": "已撤回申请。",
+        "withdraw": "已撤回申请。", "reassign": "已转交。新的办理人会收到催办，原办理人不能再签这一级。",
     ]
 
     static func doneNotice(_ request: Request) -> Notice? {
@@ -147,16 +151,19 @@ struct SignerPages: Sendable {
         var results: [BatchResult] = []
         for item in chosen {
             let path = "/app/passes/\(item.id.uuidString.lowercased())/sign"
-            let fields: [(name: String, value: String)] = [
+            var fields: [(name: String, value: String)] = [
                 ("idempotency_key", "\(base):\(item.id.uuidString.lowercased())"), ("level", String(item.level)),
                 ("version", String(item.version)),
             ]
+            if let number = item.delegation { fields.append(("delegation", String(number))) }
             let itemForm = WebForm(fields: fields)
             let metadata = try itemForm.metadata(path: path, requestID: context.requestID)
             var result = BatchResult(id: item.id.uuidString.lowercased(), plate: "", outcome: "", kind: "ok")
             do {
-                let outcome = try await self.vehicles.actOnPass(
-                    id: item.id, expectedVersion: item.version, .sign(level: item.level), by: context.actor,
+                let level = item.level
+                let outcome = try await self.app.services.delegations.actOnPass(
+                    id: item.id, expectedVersion: item.version, delegationNumber: item.delegation,
+                    { .sign(level: level, delegation: $0) }, by: context.actor,
                     metadata: metadata, render: self.render())
                 switch outcome {
                 case .applied(let transitioned, _):
@@ -189,15 +196,21 @@ struct SignerPages: Sendable {
         var id: UUID
         var version: Int
         var level: Int
+        /// The delegation the item is signed under (代签), if any.
+        var delegation: Int?
 
-        /// `id:version:level`, as the inbox writes each check box's value.
+        /// `id:version:level[:delegation]`, as the inbox writes each check box's value.
         init?(_ value: String) {
             let parts = value.split(separator: ":")
-            guard parts.count == 3, let id = UUID(uuidString: String(parts[0])), let version = Int(parts[1]),
+            guard parts.count == 3 || parts.count == 4, let id = UUID(uuidString: String(parts[0])), let version = Int(parts[1]),
                   let level = Int(parts[2]) else { return nil }
             self.id = id
             self.version = version
             self.level = level
+            if parts.count == 4 {
+                guard let number = Int(parts[3]) else { return nil }
+                self.delegation = number
+            }
         }
     }
 
@@ -222,6 +235,8 @@ struct SignerPages: Sendable {
         var pending: Bool
         var batchValue: String
         var mine: String
+        /// 「代 X 签（委托 #n）」 when the reader signs it for someone else.
+        var onBehalf: String = ""
     }
 
     func inbox(_ request: Request, _ context: WebContext) async throws -> Response {
@@ -252,7 +267,12 @@ struct SignerPages: Sendable {
         default:
             for item in mine.items where plate.map({ item.application.plate.text.contains($0) }) ?? true {
                 paths.insert(item.unitPath.description)
-                cards.append(self.card(item.application, id: item.id, version: item.version, path: item.unitPath, now: now))
+                var card = self.card(item.application, id: item.id, version: item.version, path: item.unitPath, now: now)
+                if let delegation = item.delegation {
+                    card.onBehalf = "代 \(delegation.delegator.name) 签（委托 #\(delegation.number)）"
+                    card.batchValue += ":\(delegation.number)"
+                }
+                cards.append(card)
             }
         }
         let names = try await self.app.directory.unitNames(paths)
@@ -356,6 +376,9 @@ struct SignerPages: Sendable {
         let names = try await self.app.directory.unitNames(paths)
         func signer(_ signature: PassApplication.Signature) -> String {
             let unit = names[signature.unitPath.description] ?? signature.unitPath.description
+            if let principal = signature.onBehalfOf {
+                return "由 \(signature.name) 代 \(principal.name) 签（委托 #\(signature.delegationNumber ?? 0)）（\(signature.role.chineseName)，\(unit)）"
+            }
             return "\(signature.name)（\(signature.role.chineseName)，\(unit)）"
         }
         var rows: [LevelRow] = []
@@ -370,9 +393,13 @@ struct SignerPages: Sendable {
             case .waiting: row.statusText = "未到"
             case .pending:
                 row.statusText = "待签"
-                let holders = try await self.app.directory.holders(of: progress.level.role, covering: application.gridPath)
-                row.waitingFor = holders.isEmpty ? "（暂无人担任\(progress.level.role.chineseName)）"
-                    : holders.map { "\($0.name)（\($0.unit)）" }.joined(separator: "、")
+                if let assigned = application.pendingReassignment {
+                    row.waitingFor = "\(assigned.to.name)（由 \(assigned.by.name) 转交，理由：\(assigned.reason)）"
+                } else {
+                    let holders = try await self.app.directory.holders(of: progress.level.role, covering: application.gridPath)
+                    row.waitingFor = holders.isEmpty ? "（暂无人担任\(progress.level.role.chineseName)）"
+                        : holders.map { "\($0.name)（\($0.unit)）" }.joined(separator: "、")
+                }
                 row.waited = progress.pendingSince.map { WebText.duration(now.timeIntervalSince($0)) } ?? ""
                 row.overdue = progress.dueAt.map { $0 < now } ?? false
             }
@@ -388,9 +415,17 @@ struct SignerPages: Sendable {
         let signedElsewhere = application.rounds.contains { round in
             round.signatures.contains { $0.userID == actor.userID && $0.level != pending?.level }
         }
-        let canSign = pending.map { level in
+        // A delegation in force for this level and place: the decision is made for its delegator.
+        let delegations = try await self.app.services.delegations.inForce(to: actor.userID)
+        let assigned = application.pendingReassignment
+        let delegation = pending.flatMap { level in
+            delegations.first { $0.covers(role: level.role, path: application.gridPath)
+                && (assigned == nil || assigned?.to.userID == $0.delegator.userID) }
+        }
+        let holdsRole = pending.map { level in
             (try? actor.assignment(as: level.role, covering: application.gridPath)) != nil
         } ?? false
+        let canSign = holdsRole && (assigned == nil || assigned?.to.userID == actor.userID || delegation != nil)
         let applicant = (try? actor.assignment(as: .gridWorker, covering: application.gridPath)) != nil
         let vehicle = try? await self.app.directory.vehicle(id: application.vehicleID, under: [application.gridPath])
         let model: [String: Any] = [
@@ -406,6 +441,11 @@ struct SignerPages: Sendable {
             "levels": rows, "rounds": Array(rounds), "hasRounds": !rounds.isEmpty,
             "notice": notice ?? Notice.none, "hasNotice": notice != nil,
             "canSign": canSign, "signedElsewhere": canSign && signedElsewhere,
+            "delegation": delegation.map { String($0.number) } ?? "",
+            "onBehalf": delegation.map { "代 \($0.delegator.name) 签（委托 #\($0.number)）" } ?? "",
+            "reassignedAway": holdsRole && !canSign ? (assigned.map { "这一级已由 \($0.by.name) 转交给 \($0.to.name) 办理，您不能再签。" } ?? "") : "",
+            "canReassign": (try? actor.assignment(as: .admin, covering: application.gridPath)) != nil
+                && (application.pendingDueAt.map { $0 <= now } ?? false),
             "pendingLevel": pending?.level ?? 0, "pendingRole": pending?.role.chineseName ?? "",
             "canResubmit": applicant && application.state == .rejected,
             "canWithdraw": applicant && (application.state == .pending || application.state == .rejected),

@@ -68,6 +68,7 @@ struct WebApp: Sendable {
         NotificationPages(app: self).addRoutes(to: signedIn)
         AdminPages(app: self).addRoutes(to: signedIn)
         AccountPages(app: self).addRoutes(to: signedIn)
+        DelegationPages(app: self).addRoutes(to: signedIn)
         PolicyPages(app: self).addRoutes(to: signedIn)
         WorkerPages(app: self).addRoutes(to: signedIn, anonymous: web)
     }

@@ -112,7 +112,26 @@ enum WebText {
         case .versionConflict, .invalidTransition, .outOfOrder:
             return "该事项已由他人处理。下面是它现在的状态。"
         case .repeatedSigner:
-            return "您已在本通行证的另一级签过字，同一人不能签两级。"
+            if error.detail.hasPrefix("You") || error.extra["user_id"] == nil {
+                return "您已在本通行证的另一级签过字，同一人不能签两级。"
+            }
+            return "被代签的人（或被转交的人）已在本通行证的另一级签过字，同一人不能签两级，代签也算本人。"
+        case .delegationInvalid:
+            return "不能这样委托或转交：被委托（转交）的人必须在覆盖该辖区的单位担任同一角色，且不能是本人；期限须合理（最长90天）。"
+        case .delegationInactive:
+            return "该委托不在有效期内（未开始、已到期或已撤销），不能据此代签。"
+        case .delegationOverlap:
+            if case .int(let number)? = error.extra["delegation_number"] {
+                return "同一角色和单位在这段时间已有委托 #\(number)，请先撤销它或另选时间。"
+            }
+            return "同一角色和单位在这段时间已有委托。"
+        case .levelReassigned:
+            if case .string(let name)? = error.extra["assigned_to_name"] {
+                return "这一级已由乡政府办公室转交给 \(name) 办理，您不能再签。"
+            }
+            return "这一级已转交他人办理，您不能再签。"
+        case .notOverdue:
+            return "这一级还没有逾期，只有逾期的事项才能转交。"
         case .reasonRequired:
             return "请填写理由后再提交。"
         case .forbiddenRole:

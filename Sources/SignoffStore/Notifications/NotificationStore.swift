@@ -178,11 +178,17 @@ public struct NotificationStore: Sendable {
     ) async throws -> [UUID] {
         var roles: [String] = []
         var persons: [UUID] = []
+        var assignees: [UUID] = []
         for audience in rule.audiences {
             switch audience {
             case .role(let role): roles.append(role.rawValue)
             case .pendingRole:
-                if case .string(let role)? = fields["role"] { roles.append(role) }
+                // A level handed to one holder (转交) reminds that holder only.
+                if case .string(let text)? = fields["assignee_id"], let assignee = UUID(uuidString: text) {
+                    assignees.append(assignee)
+                } else if case .string(let role)? = fields["role"] {
+                    roles.append(role)
+                }
             case .persons:
                 if case .array(let items)? = fields["person_ids"] {
                     persons += items.compactMap { if case .string(let text) = $0 { UUID(uuidString: text) } else { nil } }
@@ -194,6 +200,8 @@ public struct NotificationStore: Sendable {
              WHERE ra.role = ANY(\(roles)) AND u.path @> \(path)::ltree
             UNION
             SELECT id FROM users WHERE person_id = ANY(\(persons))
+            UNION
+            SELECT id FROM users WHERE id = ANY(\(assignees))
             ORDER BY 1
             """, logger: self.logger)
         var users: [UUID] = []

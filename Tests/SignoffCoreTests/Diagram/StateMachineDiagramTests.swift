@@ -8,7 +8,7 @@ import Testing
 @Suite struct StateMachineDiagramTests {
     static let diagrams: [StateMachineDiagram] = [
         ParkingPledge.diagram, KeyCustody.diagram, PassApplication.diagram, AgriculturalPass.diagram,
-        ReturneeIsolation.diagram, CertificateRequest.diagram, TransportTrip.diagram,
+        ReturneeIsolation.diagram, CertificateRequest.diagram, TransportTrip.diagram, Delegation.diagram,
     ]
 
     @Test(arguments: Self.diagrams.map(\.kind))
@@ -61,11 +61,23 @@ import Testing
         for signer in Fixture.chain { try trace.step(&app, .sign(), by: signer, at: cleared) }
         // Withdraw while pending and after a rejection.
         var pending: PassApplication = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: cleared)
-        try trace.step(&pending, .withdraw(reason: nil), by: Fixture.gridWorker, at: cleared)
+        let overdue = cleared.addingTimeInterval(25 * 3_600)
+        try trace.step(&pending, .reassign(level: 1, to: Fixture.otherGridWorker, reason: "外出"), by: Fixture.admin, at: overdue)
+        try trace.step(&pending, .withdraw(reason: nil), by: Fixture.gridWorker, at: overdue)
         var rejected: PassApplication = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: cleared)
         try trace.step(&rejected, .reject(reason: "x"), by: Fixture.gridWorker, at: cleared)
         try trace.step(&rejected, .withdraw(reason: nil), by: Fixture.gridWorker, at: cleared)
         #expect(trace.seen == Trace.declared(PassApplication.diagram))
+    }
+
+    @Test func delegationEdgesMatchBehaviour() throws {
+        var trace = Trace()
+        let start = Delegation.Start(number: 1, delegator: Fixture.branchSecretary, delegate: Fixture.doubleHatted,
+                                     role: .branchSecretary, unitID: Fixture.branchSecretary.assignments[0].unitID,
+                                     from: Fixture.t0, until: Fixture.t0.plus(days: 3), reason: "外出")
+        var delegation: Delegation = try trace.start(start, id: UUID(), by: Fixture.branchSecretary, at: Fixture.t0)
+        try trace.step(&delegation, .revoke(reason: nil), by: Fixture.branchSecretary, at: Fixture.t0)
+        #expect(trace.seen == Trace.declared(Delegation.diagram))
     }
 
     @Test func parkingPledgeEdgesMatchBehaviour() throws {

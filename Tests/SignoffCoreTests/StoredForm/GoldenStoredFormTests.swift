@@ -151,6 +151,7 @@ enum GoldenScenarios {
         .init(kind: CertificateRequest.kind, schemaVersion: CertificateRequest.schemaVersion, states: CertificateRequest.State.allCases.map(\.rawValue)),
         .init(kind: TransportTrip.kind, schemaVersion: TransportTrip.schemaVersion, states: TransportTrip.State.allCases.map(\.rawValue)),
         .init(kind: ReturneeIsolation.kind, schemaVersion: ReturneeIsolation.schemaVersion, states: ReturneeIsolation.State.allCases.map(\.rawValue)),
+        .init(kind: Delegation.kind, schemaVersion: Delegation.schemaVersion, states: Delegation.State.allCases.map(\.rawValue)),
     ]
 
     // MARK: Fixed people and times
@@ -177,6 +178,24 @@ enum GoldenScenarios {
     // MARK: Scenarios
 
     static let all: [GoldenScenario] = passes + pledges + keys + agricultural + accounts + certificates + trips + returnees
+        + delegations
+
+    static let deputy = person(9, "支部书记 副 刘一", .branchSecretary, Fixture.village1)
+
+    static func newDelegation() throws -> Delegation {
+        let start = Delegation.Start(number: 1, delegator: secretary, delegate: deputy, role: .branchSecretary,
+                                     unitID: Fixture.unitID(Fixture.village1), from: t0, until: t0.plus(days: 3), reason: "外出开会")
+        return try Delegation.start(start, id: id(900), by: secretary, at: t0).0
+    }
+
+    static let delegations: [GoldenScenario] = [
+        GoldenScenario { try newDelegation() },
+        GoldenScenario {
+            var delegation = try newDelegation()
+            _ = try delegation.handle(.revoke(reason: "已返回"), by: secretary, at: t0.plus(days: 1))
+            return delegation
+        },
+    ]
 
     static func newApplication() throws -> PassApplication {
         let start = PassApplication.Start(vehicleID: Fixture.vehicleID, pledgeID: Fixture.pledgeID, plate: try LicensePlate("川Q12345"),
@@ -458,6 +477,11 @@ enum GoldenScenarios {
             KeyCheck(policy, IsolationPolicy.CodingKeys.self),
             KeyCheck(policy.keyAreas[0], IsolationPolicy.KeyArea.CodingKeys.self),
             KeyCheck(DomainEvent(name: "n", key: "k", payload: [:]), DomainEvent.CodingKeys.self),
+            KeyCheck(try! newDelegation(), Delegation.CodingKeys.self),
+            KeyCheck(Delegation.Person(userID: id(1), name: "n"), Delegation.Person.CodingKeys.self),
+            KeyCheck(PassApplication.Reassignment(level: 3, to: .init(userID: id(9), name: "n"), toUnitPath: Fixture.village1,
+                                                  by: .init(userID: id(7), name: "a"), reason: "逾期", at: t0),
+                     PassApplication.Reassignment.CodingKeys.self),
         ]
     }
 }
