@@ -80,16 +80,22 @@ public final class Database: Sendable {
         logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await connection.query("BEGIN", logger: logger)
+        try await Self.query("BEGIN", on: connection, logger: logger)
         let result: Result
         do {
             result = try await body(connection)
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw Self.translate(error)
+            let translated = Self.translate(error)
+            // A lost connection rolled the transaction back already. Writing ROLLBACK to a
+            // closed channel would wait forever: PostgresNIO drops a query it cannot write
+            // without failing it (the requests that hung at an immediate PostgreSQL stop).
+            if !Self.isConnectionLost(translated) {
+                _ = try? await Self.query("ROLLBACK", on: connection, logger: logger)
+            }
+            throw translated
         }
         do {
-            try await connection.query("COMMIT", logger: logger)
+            try await Self.query("COMMIT", on: connection, logger: logger)
         } catch {
             throw Self.translate(error)
         }
@@ -117,6 +123,12 @@ public final class Database: Sendable {
             : self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
         let lease = try await self.lease(wait: wait)
         defer { lease.release() }
+        // The pool may hand out a connection whose server has just gone (it learns of the close
+        // a moment later); a query written to it would never answer.
+        if lease.connection.isClosed {
+            self.unreachableSince.withLock { $0 = $0 ?? .now }
+            throw self.unavailable("The connection to the database was lost. If the change was not confirmed, retry it with the same Idempotency-Key.")
+        }
         // A query that never returns (a server that stopped answering) ends when the watchdog
         // closes the connection; the pool then replaces it.
         let watchdog: Task<Void, Never>? = Self.unboundedOperations ? nil : Task { [limits = self.limits, logger = self.logger] in
@@ -128,8 +140,16 @@ public final class Database: Sendable {
         }
         defer { watchdog?.cancel() }
         do {
-            return try await body(lease.connection)
+            // A cancelled request (its deadline passed) closes its connection, which ends a query
+            // still running; the pool replaces the connection.
+            return try await withTaskCancellationHandler {
+                try await body(lease.connection)
+            } onCancel: {
+                lease.cancelled.withLock { $0 = true }
+                lease.connection.close().whenComplete { _ in }
+            }
         } catch {
+            if lease.cancelled.withLock({ $0 }) { throw CancellationError() }
             if lease.timedOut.withLock({ $0 }) {
                 throw self.unavailable("A database operation took longer than \(self.limits.operation.components.seconds) s and was stopped. The change was not saved; try again.")
             }
@@ -140,6 +160,19 @@ public final class Database: Sendable {
             }
             throw translated
         }
+    }
+
+    /// A statement of the transaction's own (BEGIN, COMMIT, ROLLBACK), refused at once on a
+    /// connection already closed instead of being handed to a channel that would drop it.
+    static func query(_ sql: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !connection.isClosed else {
+            throw SignoffError(.databaseUnavailable, "The connection to the database was lost. If the change was not confirmed, retry it with the same Idempotency-Key.")
+        }
+        try await connection.query(sql, logger: logger)
+    }
+
+    static func isConnectionLost(_ error: any Error) -> Bool {
+        (error as? SignoffError)?.code == .databaseUnavailable
     }
 
     private func takeProbe() -> Bool {
@@ -155,6 +188,7 @@ public final class Database: Sendable {
     private final class Lease: Sendable {
         let connection: PostgresConnection
         let timedOut = Mutex(false)
+        let cancelled = Mutex(false)
         private let done: AsyncStream<Void>.Continuation
         init(connection: PostgresConnection, done: AsyncStream<Void>.Continuation) {
             self.connection = connection
