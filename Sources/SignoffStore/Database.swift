@@ -15,6 +15,9 @@ public struct DatabaseLimits: Sendable {
     public var operation: Duration
     /// Sent as `Retry-After` with `database_unavailable`.
     public var retryAfterSeconds: Int
+    /// How long a unit of work may go on after its connection closed before the caller stops
+    /// waiting for it (a query the closed connection dropped never ends).
+    public var closedGrace: Duration = .seconds(1)
 
     public init(connectionWait: Duration = .seconds(2), unreachableWait: Duration = .milliseconds(250),
                 operation: Duration = .seconds(15), retryAfterSeconds: Int = 2) {
@@ -66,11 +69,10 @@ public final class Database: Sendable {
     /// `SignoffError` from a machine reaches the caller as itself; the transaction is rolled back.
     @discardableResult
     public func transaction<Result: Sendable>(
-        isolation: isolated (any _Concurrency.Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await self.withConnection(isolation: isolation) { connection in
-            try await Self.transaction(on: connection, logger: self.logger, body)
+        try await self.withConnection { [logger = self.logger] connection in
+            try await Self.transaction(on: connection, logger: logger, body)
         }
     }
 
@@ -86,9 +88,8 @@ public final class Database: Sendable {
             result = try await body(connection)
         } catch {
             let translated = Self.translate(error)
-            // A lost connection rolled the transaction back already. Writing ROLLBACK to a
-            // closed channel would wait forever: PostgresNIO drops a query it cannot write
-            // without failing it (the requests that hung at an immediate PostgreSQL stop).
+            // A lost connection rolled the transaction back already, and a ROLLBACK written to
+            // its closed channel would never answer.
             if !Self.isConnectionLost(translated) {
                 _ = try? await Self.query("ROLLBACK", on: connection, logger: logger)
             }
@@ -106,53 +107,104 @@ public final class Database: Sendable {
     /// (`unreachableWait` while the server is known down) and holding it at most `limits.operation`.
     @discardableResult
     public func withConnection<Result: Sendable>(
-        isolation: isolated (any _Concurrency.Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await self.withConnection(isolation: isolation, wait: nil, body)
+        try await self.withConnection(wait: nil, body)
+    }
+
+    private enum BodyEvent<Value: Sendable>: Sendable {
+        case finished(Swift.Result<Value, any Error>)
+        /// The connection closed (the server went, the bound passed, the caller was cancelled).
+        case closed
+        /// The operation bound passed.
+        case overdue
+        /// The connection closed a while ago and the body has still not ended.
+        case abandon
     }
 
     /// The same with an explicit wait for the connection (`/ready` uses a short one).
+    ///
+    /// `body` runs in a task of its own, so the caller always gets an answer within the bounds:
+    /// PostgresNIO drops, without ever failing it, a query written to a connection that has just
+    /// closed (how requests in flight hung at an immediate PostgreSQL stop). Once the connection
+    /// is closed, a body that has not ended within `closedGrace` is left behind and the caller
+    /// gets `database_unavailable`.
     @discardableResult
     public func withConnection<Result: Sendable>(
-        isolation: isolated (any _Concurrency.Actor)? = #isolation,
         wait: Duration?,
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let wait = wait ?? (Self.unboundedOperations ? .seconds(600)
+        let unbounded = Self.unboundedOperations
+        let wait = wait ?? (unbounded ? .seconds(600)
             : self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
         let lease = try await self.lease(wait: wait)
         defer { lease.release() }
+        let connection = lease.connection
         // The pool may hand out a connection whose server has just gone (it learns of the close
         // a moment later); a query written to it would never answer.
-        if lease.connection.isClosed {
+        if connection.isClosed {
             self.unreachableSince.withLock { $0 = $0 ?? .now }
             throw self.unavailable("The connection to the database was lost. If the change was not confirmed, retry it with the same Idempotency-Key.")
         }
-        // A query that never returns (a server that stopped answering) ends when the watchdog
-        // closes the connection; the pool then replaces it.
-        let watchdog: Task<Void, Never>? = Self.unboundedOperations ? nil : Task { [limits = self.limits, logger = self.logger] in
+        let (events, sink) = AsyncStream<BodyEvent<Result>>.makeStream()
+        defer { sink.finish() }
+        let work = Task { try await body(connection) }
+        let waiter = Task { sink.yield(.finished(await work.result)) }
+        connection.closeFuture.whenComplete { _ in sink.yield(.closed) }
+        // A query that never returns (a server that stopped answering) ends when the connection
+        // is closed past the bound; the pool then replaces it.
+        let overdue: Task<Void, Never>? = unbounded ? nil : Task { [limits = self.limits] in
             guard (try? await Task.sleep(for: limits.operation)) != nil else { return }
-            logger.warning("database operation exceeded its bound; closing its connection",
-                           metadata: ["signoff.db.bound_ms": "\(limits.operation.components.seconds * 1000)"])
-            lease.timedOut.withLock { $0 = true }
-            try? await lease.connection.close()
+            sink.yield(.overdue)
         }
-        defer { watchdog?.cancel() }
-        do {
+        var grace: Task<Void, Never>?
+        defer {
+            overdue?.cancel()
+            grace?.cancel()
+        }
+        let outcome: Swift.Result<Result, any Error>? = await withTaskCancellationHandler {
+            for await event in events {
+                switch event {
+                case .finished(let result):
+                    return result
+                case .overdue:
+                    self.logger.warning("database operation exceeded its bound; closing its connection",
+                                        metadata: ["signoff.db.bound_ms": "\(Self.milliseconds(self.limits.operation))"])
+                    lease.timedOut.withLock { $0 = true }
+                    connection.close().whenComplete { _ in }
+                case .closed where grace == nil:
+                    grace = Task { [closedGrace = self.limits.closedGrace] in
+                        guard (try? await Task.sleep(for: closedGrace)) != nil else { return }
+                        sink.yield(.abandon)
+                    }
+                case .closed:
+                    break
+                case .abandon:
+                    self.logger.warning("database operation did not end after its connection closed; answering without it")
+                    work.cancel()
+                    return nil
+                }
+            }
+            return nil
+        } onCancel: {
             // A cancelled request (its deadline passed) closes its connection, which ends a query
             // still running; the pool replaces the connection.
-            return try await withTaskCancellationHandler {
-                try await body(lease.connection)
-            } onCancel: {
-                lease.cancelled.withLock { $0 = true }
-                lease.connection.close().whenComplete { _ in }
-            }
+            lease.cancelled.withLock { $0 = true }
+            work.cancel()
+            connection.close().whenComplete { _ in }
+        }
+        _ = waiter
+        if lease.cancelled.withLock({ $0 }) { throw CancellationError() }
+        if lease.timedOut.withLock({ $0 }) {
+            throw self.unavailable("A database operation took longer than \(self.limits.operation.components.seconds) s and was stopped. The change was not saved; try again.")
+        }
+        guard let outcome else {
+            self.unreachableSince.withLock { $0 = $0 ?? .now }
+            throw self.unavailable("The connection to the database was lost. If the change was not confirmed, retry it with the same Idempotency-Key.")
+        }
+        do {
+            return try outcome.get()
         } catch {
-            if lease.cancelled.withLock({ $0 }) { throw CancellationError() }
-            if lease.timedOut.withLock({ $0 }) {
-                throw self.unavailable("A database operation took longer than \(self.limits.operation.components.seconds) s and was stopped. The change was not saved; try again.")
-            }
             let translated = Self.translate(error)
             if let signoff = translated as? SignoffError, signoff.code == .databaseUnavailable {
                 self.unreachableSince.withLock { $0 = $0 ?? .now }

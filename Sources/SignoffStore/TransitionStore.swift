@@ -147,7 +147,7 @@ public struct TransitionStore: Sendable {
     public func transaction<Machine: AuditedMachine>(
         metadata: RequestMetadata,
         actor: Actor,
-        _ body: (PostgresConnection) async throws -> TransitionOutcome<Machine>
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> TransitionOutcome<Machine>
     ) async throws -> TransitionOutcome<Machine> {
         do {
             return try await self.database.transaction { connection in
@@ -171,7 +171,7 @@ public struct TransitionStore: Sendable {
     public func write(
         metadata: RequestMetadata,
         actor: Actor,
-        _ body: (PostgresConnection) async throws -> StoredResponse
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> StoredResponse
     ) async throws -> WriteOutcome<StoredResponse> {
         do {
             return try await self.database.transaction { connection in
