@@ -71,6 +71,8 @@ public struct WriteLimiter: Sendable {
             for try await (bucket, hits) in rows.decode((String, Int).self) { counts[bucket] = hits }
             return counts
         }
+        // Now and then, rows of accounts and addresses not seen for two windows go.
+        if Int.random(in: 0..<1000) == 0 { try? await self.prune() }
         for bucket in buckets where (counts[bucket.name] ?? 0) > bucket.limit {
             let retryAfter = max(1, Int(start.addingTimeInterval(window).timeIntervalSince(now).rounded(.up)))
             let who = bucket.name.hasPrefix("account:") ? "this account" : "this address"

@@ -113,3 +113,19 @@ struct WriteLimitTests {
         }
     }
 }
+
+extension WriteLimitTests {
+    @Test func oldWindowsArePruned() async throws {
+        try await TestWorld.with(writeLimits: WriteLimits(perAccount: 10, perAddress: 0, windowSeconds: 60)) { world, _ in
+            let limiter = world.services.writeLimiter
+            try await limiter.admit(account: UUID(), address: nil)
+            world.clock.advance(by: 60)
+            try await limiter.admit(account: UUID(), address: nil)
+            try await limiter.prune()
+            #expect(try await world.count("SELECT count(*)::int FROM write_limits") == 2, "the last window's row stays")
+            world.clock.advance(by: 121)
+            try await limiter.prune()
+            #expect(try await world.count("SELECT count(*)::int FROM write_limits") == 0)
+        }
+    }
+}
