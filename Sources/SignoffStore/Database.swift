@@ -150,16 +150,26 @@ public final class Database: Sendable {
         defer { sink.finish() }
         let work = Task { try await body(connection) }
         let waiter = Task { sink.yield(.finished(await work.result)) }
-        connection.closeFuture.whenComplete { _ in sink.yield(.closed) }
-        // A query that never returns (a server that stopped answering) ends when the connection
-        // is closed past the bound; the pool then replaces it.
-        let overdue: Task<Void, Never>? = unbounded ? nil : Task { [limits = self.limits] in
-            guard (try? await Task.sleep(for: limits.operation)) != nil else { return }
-            sink.yield(.overdue)
+        // Watches the connection (polled: a close callback per lease would pile up on a pooled
+        // connection) and the operation bound. A query that never returns (a server that stopped
+        // answering) ends when the connection is closed past the bound; the pool replaces it.
+        let monitor = Task { [limits = self.limits] in
+            let started = ContinuousClock.now
+            var overdue = false
+            while (try? await Task.sleep(for: .milliseconds(200))) != nil {
+                if connection.isClosed {
+                    sink.yield(.closed)
+                    return
+                }
+                if !unbounded, !overdue, ContinuousClock.now - started >= limits.operation {
+                    overdue = true
+                    sink.yield(.overdue)
+                }
+            }
         }
         var grace: Task<Void, Never>?
         defer {
-            overdue?.cancel()
+            monitor.cancel()
             grace?.cancel()
         }
         let outcome: Swift.Result<Result, any Error>? = await withTaskCancellationHandler {
