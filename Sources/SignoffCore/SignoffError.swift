@@ -16,6 +16,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case unauthenticated
             case invalidCredentials = "invalid_credentials"
             case tooManyAttempts = "too_many_attempts"
+            case tooManyRequests = "too_many_requests"
             case accountSuspended = "account_suspended"
             case forbiddenRole = "forbidden_role"
             case outOfJurisdiction = "out_of_jurisdiction"
@@ -33,6 +34,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case migrationChecksum = "migration_checksum_mismatch"
             case databaseUnavailable = "database_unavailable"
             case serviceBusy = "service_busy"
+            case requestTimeout = "request_timeout"
             case serverMissing = "postgres_server_missing"
             case internalError = "internal_error"
             case addressRefused = "address_refused"
@@ -61,6 +63,8 @@ public struct SignoffError: Error, Sendable, Equatable {
         public static let unauthenticated = Code(.unauthenticated)
         public static let invalidCredentials = Code(.invalidCredentials)
         public static let tooManyAttempts = Code(.tooManyAttempts)
+        /// Past the rate limit on writes of an account or a client address.
+        public static let tooManyRequests = Code(.tooManyRequests)
         public static let accountSuspended = Code(.accountSuspended)
         public static let forbiddenRole = Code(.forbiddenRole)
         public static let outOfJurisdiction = Code(.outOfJurisdiction)
@@ -78,6 +82,8 @@ public struct SignoffError: Error, Sendable, Equatable {
         public static let migrationChecksum = Code(.migrationChecksum)
         public static let databaseUnavailable = Code(.databaseUnavailable)
         public static let serviceBusy = Code(.serviceBusy)
+        /// The request was not finished within the service's deadline (a stalled body or a slow dependency).
+        public static let requestTimeout = Code(.requestTimeout)
         public static let serverMissing = Code(.serverMissing)
         public static let internalError = Code(.internalError)
         /// A webhook URL that is not http(s), or points at a loopback or private address.
@@ -109,8 +115,8 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .invalidValue, .reasonRequired, .idempotencyKeyReused, .clearanceNotReached,
                 .repeatedSigner, .policyInvalid, .importInvalid, .addressRefused, .delegationInvalid:
                 422
-            case .tooManyAttempts: 429
-            case .databaseUnavailable, .serviceBusy: 503
+            case .tooManyAttempts, .tooManyRequests: 429
+            case .databaseUnavailable, .serviceBusy, .requestTimeout: 503
             case .migrationChecksum, .serverMissing, .internalError: 500
             }
         }
@@ -129,6 +135,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .unauthenticated: "Not signed in"
             case .invalidCredentials: "Wrong login or password"
             case .tooManyAttempts: "Too many attempts"
+            case .tooManyRequests: "Too many changes"
             case .accountSuspended: "Account suspended"
             case .forbiddenRole: "Role not allowed"
             case .outOfJurisdiction: "Outside your jurisdiction"
@@ -146,6 +153,7 @@ public struct SignoffError: Error, Sendable, Equatable {
             case .migrationChecksum: "Applied migration changed"
             case .databaseUnavailable: "Database unavailable"
             case .serviceBusy: "Too many requests in progress"
+            case .requestTimeout: "Request took too long"
             case .serverMissing: "PostgreSQL server missing"
             case .internalError: "Internal error"
             case .addressRefused: "Address refused"

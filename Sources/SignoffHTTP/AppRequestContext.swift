@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import SignoffCore
 
 /// The context of every request: the request id, and the actor once a bearer token was accepted.
@@ -11,10 +12,17 @@ public struct AppRequestContext: RequestContext {
     public var bearerToken: String?
     /// Set by `WebSessionMiddleware` from a valid session cookie, on web pages only.
     public var webSession: WebSession?
+    /// The client's connection: its address counts writes for the rate limit, and a request
+    /// past its deadline closes it.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.channel = source.channel
     }
+
+    /// The client's IP address, when the connection has one (not in router tests).
+    public var clientAddress: String? { self.channel.remoteAddress?.ipAddress }
 
     /// Request bodies are small JSON documents, or a township CSV.
     public var maxUploadSize: Int { 4 * 1024 * 1024 }

@@ -43,6 +43,8 @@ enum JSONBody {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxSize)
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw SignoffError(.payloadTooLarge, "The request body is larger than \(maxSize / 1024) KiB.")
         }

@@ -27,6 +27,15 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 // A mistyped or stale link in the web app gets a page, not a JSON document.
                 return WebRenderer.html(WebApp.notFoundPage, status: .notFound)
             }
+            if WebApp.isWebPath(request.uri.path), !WebOutcome.wantsJSON(request),
+               [.serviceBusy, .tooManyRequests, .databaseUnavailable, .requestTimeout].contains(problem.code) {
+                // Refused before the web app's own pages ran (the cap of requests in progress): a page in Chinese.
+                let title = problem.code == .tooManyRequests ? "操作太频繁" : "请稍后再试"
+                var page = WebRenderer.html(WebApp.messagePage(title: title, message: WebText.message(for: problem)),
+                                            status: .init(code: problem.code.httpStatus))
+                if case .int(let seconds)? = problem.extra["retry_after"] { page.headers[.retryAfter] = String(seconds) }
+                return page
+            }
             if problem.code.httpStatus >= 500 {
                 context.logger.error("request failed", metadata: ["signoff.error": "\(String(reflecting: error))"])
             } else {
@@ -42,6 +51,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as SignoffError:
             return error
+        case is CancellationError:
+            // The request's deadline passed (or the client went away) while it waited.
+            return SignoffError(.requestTimeout, "The request was stopped before it finished. Try again.", extra: ["retry_after": .int(2)])
         case let error as HTTPError:
             switch error.status {
             case .contentTooLarge:

@@ -27,11 +27,14 @@ public struct SignoffServices: Sendable {
     public let webhooks: WebhookStore
     /// Timers, notices and webhooks: one round with `runOnce()`; the service runs it every few seconds.
     public let notificationWorker: NotificationWorker
+    /// Rate limits on writes per account and per client address, shared by all instances.
+    public let writeLimiter: WriteLimiter
 
     /// `policies` defaults to the `workflows/` folder, read when first needed; `serve` loads it before listening.
     public init(database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(),
                 registry: PrometheusCollectorRegistry = .init(), policies: PolicyCatalog = PolicyCatalog(),
-                notificationSettings: NotificationSettings = .init(), timers: TimerStore? = nil) {
+                notificationSettings: NotificationSettings = .init(), timers: TimerStore? = nil,
+                writeLimits: WriteLimits = .init()) {
         self.database = database
         self.transitions = TransitionStore(database: database, clock: clock)
         self.accounts = AccountStore(transitions: self.transitions, settings: accountSettings)
@@ -54,6 +57,7 @@ public struct SignoffServices: Sendable {
             notifications: self.notifications,
             sender: WebhookSender(store: self.webhooks, settings: notificationSettings, logger: database.logger),
             metrics: NotificationMetrics(registry: registry))
+        self.writeLimiter = WriteLimiter(database: database, clock: clock, limits: writeLimits)
     }
 }
 
@@ -72,11 +76,15 @@ public func buildRouter(_ services: SignoffServices, maxConcurrentRequests: Int 
     router.add(middleware: ProblemMiddleware(routes: routes))
     router.add(middleware: ConcurrencyLimitMiddleware(gate: RequestGate(limit: maxConcurrentRequests)))
     router.add(middleware: AuthenticationMiddleware(accounts: services.accounts))
+    // The web app counts its writes after its own session middleware, so they fail as pages.
+    router.add(middleware: WriteLimitMiddleware<AppRequestContext>(
+        limiter: services.writeLimiter, account: { $0.actor?.userID }, address: { $0.clientAddress },
+        skip: { WebApp.isWebPath($0) }))
 
     SystemController(database: services.database, registry: services.registry).addRoutes(to: router)
     let authenticated = router.group(context: AuthenticatedContext.self)
     AuthController(accounts: services.accounts).addRoutes(to: router, authenticated: authenticated)
-    UnitsController(organisation: services.organisation).addRoutes(to: authenticated)
+    UnitsController(organisation: services.organisation, transitions: services.transitions).addRoutes(to: authenticated)
     UsersController(accounts: services.accounts).addRoutes(to: authenticated)
     AuditController(database: services.database).addRoutes(to: authenticated)
     IsolationController(isolation: services.isolation).addRoutes(to: authenticated)
@@ -89,7 +97,8 @@ public func buildRouter(_ services: SignoffServices, maxConcurrentRequests: Int 
     WorkersController(workers: services.workers).addRoutes(to: router, authenticated: authenticated)
     ReportsController(reports: services.reports).addRoutes(to: authenticated)
     NotificationsController(notifications: services.notifications).addRoutes(to: authenticated)
-    WebhooksController(webhooks: services.webhooks, policies: services.policies, settings: services.notificationSettings)
+    WebhooksController(webhooks: services.webhooks, policies: services.policies, settings: services.notificationSettings,
+                       transitions: services.transitions)
         .addRoutes(to: authenticated)
     router.add(middleware: FileMiddleware(WebRenderer.assetsPath, urlBasePath: "/assets"))
     do {
@@ -112,13 +121,17 @@ public func buildApplication(
     host: String,
     port: Int,
     logger: Logger,
+    limits: RequestLimits = .init(),
     eventPollInterval: Duration = .seconds(2),
     beforeServerStarts: @escaping @Sendable () async throws -> [String] = { [] },
     onServerRunning: @escaping @Sendable (Int, [String]) async -> Void = { _, _ in }
 ) -> some ApplicationProtocol {
     let startUp = StartUp()
     var application = Application(
-        router: buildRouter(services),
+        responder: DeadlineResponder(inner: buildRouter(services, maxConcurrentRequests: limits.maxConcurrentRequests).buildResponder(),
+                                     deadline: limits.requestDeadline),
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000
+                                                                        + limits.idleTimeout.components.attoseconds / 1_000_000_000))),
         configuration: .init(address: .hostname(host, port: port), serverName: "signoff"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port, await startUp.lines) },
         logger: logger

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import PostgresNIO
 import SignoffCore
 import SignoffStore
 
@@ -44,6 +45,24 @@ struct TransitionResponder: Sendable {
     }
 }
 
+extension TransitionResponder {
+    /// The response of a write that is not one transition, or the one kept under its key.
+    static func response(_ outcome: WriteOutcome<StoredResponse>) -> Response {
+        switch outcome {
+        case .applied(let response, _):
+            return Self.response(response)
+        case .replayed(let response):
+            var replayed = Self.response(response)
+            replayed.headers[.idempotentReplayed] = "true"
+            return replayed
+        }
+    }
+
+    private static func response(_ stored: StoredResponse) -> Response {
+        stored.status == 204 ? Response(status: .noContent) : JSONBody.response(data: stored.body, status: .init(code: stored.status))
+    }
+}
+
 extension HTTPField.Name {
     static let idempotentReplayed = Self("Idempotent-Replayed")!
 }
@@ -61,6 +80,30 @@ extension RouterGroup where Context == AuthenticatedContext {
             let (body, raw) = try await JSONBody.decode(Body.self, from: request, maxSize: maxSize)
             let metadata = try TransitionResponder.metadata(request, body: raw, requestID: context.requestID)
             return TransitionResponder.response(try await perform(context, body, metadata))
+        }
+    }
+}
+
+extension RouterGroup where Context == AuthenticatedContext {
+    /// A write that is not one transition (an account, a role grant, a unit, a webhook): a strict
+    /// JSON body, and `Idempotency-Key` replay through `TransitionStore.write`, in one transaction
+    /// with `perform`, whose answer is kept with the key.
+    func write<Body: StrictRequest, View: Encodable>(
+        _ path: RouterPath,
+        method: HTTPRequest.Method = .post,
+        body: Body.Type,
+        status: HTTPResponse.Status = .created,
+        store: TransitionStore,
+        _ perform: @escaping @Sendable (AuthenticatedContext, Body, PostgresConnection) async throws -> View
+    ) {
+        self.on(path, method: method) { request, context in
+            let (body, raw) = try await JSONBody.decode(Body.self, from: request, maxSize: 16 * 1024)
+            let metadata = try TransitionResponder.metadata(request, body: raw, requestID: context.requestID)
+            let outcome = try await store.write(metadata: metadata, actor: context.actor) { connection in
+                let view = try await perform(context, body, connection)
+                return StoredResponse(status: Int(status.code), body: status == .noContent ? Data() : try JSONBody.data(view))
+            }
+            return TransitionResponder.response(outcome)
         }
     }
 }

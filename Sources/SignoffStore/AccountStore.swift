@@ -81,7 +81,13 @@ public struct AccountStore: Sendable {
 
     /// Creates a user with roles, and starts its account machine (audited as `create`).
     public func createUser(_ new: NewUser, by actor: Actor, metadata: RequestMetadata = .init()) async throws -> UserSummary {
-        try await self.database.transaction { connection in
+        // Hashed before the transaction, so the connection does not wait on bcrypt.
+        var new = new
+        if new.passwordHash == nil, let password = new.password {
+            new.passwordHash = try self.hashPassword(password)
+            new.password = nil
+        }
+        return try await self.database.transaction { [new] connection in
             try await self.createUser(new, by: actor, metadata: metadata, on: connection)
         }
     }
@@ -127,24 +133,30 @@ public struct AccountStore: Sendable {
     /// Grants a role at a unit, audited on the account's chain.
     public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Actor, requestID: String?) async throws -> UserSummary {
         try await self.database.transaction { connection in
-            let account = try await self.transitions.load(AccountLifecycle.self, id: userID, on: connection)
-            let unit = try await OrganisationStore(database: self.database).unit(id: unitID, on: connection)
-            let acting = try actor.assignment(as: .admin, covering: unit.path)
-            _ = try actor.assignment(as: .admin, covering: account.machine.homePath)
-            guard role.canBeHeld(at: unit.kind) else {
-                throw SignoffError.invalidValue("unit_id", "The role \(role.rawValue) (\(role.chineseName)) is held at a \(role.heldAt.rawValue), but \(unit.name) is a \(unit.kind.rawValue).")
-            }
-            try await connection.query("""
-                INSERT INTO role_assignments (user_id, role, unit_id) VALUES (\(userID), \(role.rawValue), \(unitID))
-                """, logger: self.logger)
-            try await AuditLog.append(AuditEntry(
-                subjectKind: AccountLifecycle.kind, subjectID: userID, event: "grant_role",
-                fromState: account.machine.stateName, toState: account.machine.stateName, actor: actor, actingAs: acting,
-                reason: nil, payload: ["role": .string(role.rawValue), "unit_path": .string(unit.path.description)],
-                at: self.transitions.clock.now(), requestID: requestID
-            ), on: connection, logger: self.logger)
-            return try await self.user(id: userID, on: connection)
+            try await self.grantRole(userID: userID, role: role, unitID: unitID, by: actor, requestID: requestID, on: connection)
         }
+    }
+
+    /// The same, inside a transaction the caller holds.
+    public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Actor, requestID: String?,
+                          on connection: PostgresConnection) async throws -> UserSummary {
+        let account = try await self.transitions.load(AccountLifecycle.self, id: userID, on: connection)
+        let unit = try await OrganisationStore(database: self.database).unit(id: unitID, on: connection)
+        let acting = try actor.assignment(as: .admin, covering: unit.path)
+        _ = try actor.assignment(as: .admin, covering: account.machine.homePath)
+        guard role.canBeHeld(at: unit.kind) else {
+            throw SignoffError.invalidValue("unit_id", "The role \(role.rawValue) (\(role.chineseName)) is held at a \(role.heldAt.rawValue), but \(unit.name) is a \(unit.kind.rawValue).")
+        }
+        try await connection.query("""
+            INSERT INTO role_assignments (user_id, role, unit_id) VALUES (\(userID), \(role.rawValue), \(unitID))
+            """, logger: self.logger)
+        try await AuditLog.append(AuditEntry(
+            subjectKind: AccountLifecycle.kind, subjectID: userID, event: "grant_role",
+            fromState: account.machine.stateName, toState: account.machine.stateName, actor: actor, actingAs: acting,
+            reason: nil, payload: ["role": .string(role.rawValue), "unit_path": .string(unit.path.description)],
+            at: self.transitions.clock.now(), requestID: requestID
+        ), on: connection, logger: self.logger)
+        return try await self.user(id: userID, on: connection)
     }
 
     public func user(id: UUID, on connection: PostgresConnection) async throws -> UserSummary {

@@ -121,8 +121,8 @@ public struct ApprovalInbox: Sendable {
             return PendingPage(items: [], nextCursor: nil)
         }
         // One index-ordered query per assignment (usually one), merged.
-        var merged: [(PendingApplication, Int64)] = []
-        try await self.database.withConnection { connection in
+        var merged: [(PendingApplication, Int64)] = try await self.database.withConnection { connection in
+            var merged: [(PendingApplication, Int64)] = []
             for assignment in assignments {
                 let rows = try await connection.query("""
                     SELECT id, version, state::text, unit_path::text, pending_since, due_at,
@@ -137,6 +137,7 @@ public struct ApprovalInbox: Sendable {
                     """, logger: self.logger)
                 merged += try await Self.items(rows)
             }
+            return merged
         }
         var seen = Set<UUID>()
         merged = merged.sorted { ($0.1, $0.0.id.uuidString) < ($1.1, $1.0.id.uuidString) }.filter { seen.insert($0.0.id).inserted }

@@ -71,9 +71,10 @@ public struct BenchSeed: Sendable {
         clock.advance(days: 15)
         var passes: [UUID] = []
         for first in stride(from: 0, to: vehicles.count, by: batch) {
+            let slice = Array(vehicles[first..<min(first + batch, vehicles.count)])
             passes += try await database.transaction { connection in
                 var ids: [UUID] = []
-                for vehicle in vehicles[first..<min(first + batch, vehicles.count)] {
+                for vehicle in slice {
                     let outcome = try await store.applyForPass(vehicleID: vehicle, by: gridWorker, on: connection)
                     guard case .applied(let application, _) = outcome else { throw SignoffError.notFound("Bench pass") }
                     ids.append(application.stored.id)

@@ -15,6 +15,9 @@ public struct DatabaseLimits: Sendable {
     public var operation: Duration
     /// Sent as `Retry-After` with `database_unavailable`.
     public var retryAfterSeconds: Int
+    /// How long a unit of work may go on after its connection closed before the caller stops
+    /// waiting for it (a query the closed connection dropped never ends).
+    public var closedGrace: Duration = .seconds(1)
 
     public init(connectionWait: Duration = .seconds(2), unreachableWait: Duration = .milliseconds(250),
                 operation: Duration = .seconds(15), retryAfterSeconds: Int = 2) {
@@ -66,11 +69,10 @@ public final class Database: Sendable {
     /// `SignoffError` from a machine reaches the caller as itself; the transaction is rolled back.
     @discardableResult
     public func transaction<Result: Sendable>(
-        isolation: isolated (any _Concurrency.Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await self.withConnection(isolation: isolation) { connection in
-            try await Self.transaction(on: connection, logger: self.logger, body)
+        try await self.withConnection { [logger = self.logger] connection in
+            try await Self.transaction(on: connection, logger: logger, body)
         }
     }
 
@@ -80,16 +82,21 @@ public final class Database: Sendable {
         logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await connection.query("BEGIN", logger: logger)
+        try await Self.query("BEGIN", on: connection, logger: logger)
         let result: Result
         do {
             result = try await body(connection)
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw Self.translate(error)
+            let translated = Self.translate(error)
+            // A lost connection rolled the transaction back already, and a ROLLBACK written to
+            // its closed channel would never answer.
+            if !Self.isConnectionLost(translated) {
+                _ = try? await Self.query("ROLLBACK", on: connection, logger: logger)
+            }
+            throw translated
         }
         do {
-            try await connection.query("COMMIT", logger: logger)
+            try await Self.query("COMMIT", on: connection, logger: logger)
         } catch {
             throw Self.translate(error)
         }
@@ -100,39 +107,114 @@ public final class Database: Sendable {
     /// (`unreachableWait` while the server is known down) and holding it at most `limits.operation`.
     @discardableResult
     public func withConnection<Result: Sendable>(
-        isolation: isolated (any _Concurrency.Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await self.withConnection(isolation: isolation, wait: nil, body)
+        try await self.withConnection(wait: nil, body)
+    }
+
+    private enum BodyEvent<Value: Sendable>: Sendable {
+        case finished(Swift.Result<Value, any Error>)
+        /// The connection closed (the server went, the bound passed, the caller was cancelled).
+        case closed
+        /// The operation bound passed.
+        case overdue
+        /// The connection closed a while ago and the body has still not ended.
+        case abandon
     }
 
     /// The same with an explicit wait for the connection (`/ready` uses a short one).
+    ///
+    /// `body` runs in a task of its own, so the caller always gets an answer within the bounds:
+    /// PostgresNIO drops, without ever failing it, a query written to a connection that has just
+    /// closed (how requests in flight hung at an immediate PostgreSQL stop). Once the connection
+    /// is closed, a body that has not ended within `closedGrace` is left behind and the caller
+    /// gets `database_unavailable`.
     @discardableResult
     public func withConnection<Result: Sendable>(
-        isolation: isolated (any _Concurrency.Actor)? = #isolation,
         wait: Duration?,
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let wait = wait ?? (Self.unboundedOperations ? .seconds(600)
+        let unbounded = Self.unboundedOperations
+        let wait = wait ?? (unbounded ? .seconds(600)
             : self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
         let lease = try await self.lease(wait: wait)
         defer { lease.release() }
-        // A query that never returns (a server that stopped answering) ends when the watchdog
-        // closes the connection; the pool then replaces it.
-        let watchdog: Task<Void, Never>? = Self.unboundedOperations ? nil : Task { [limits = self.limits, logger = self.logger] in
-            guard (try? await Task.sleep(for: limits.operation)) != nil else { return }
-            logger.warning("database operation exceeded its bound; closing its connection",
-                           metadata: ["signoff.db.bound_ms": "\(limits.operation.components.seconds * 1000)"])
-            lease.timedOut.withLock { $0 = true }
-            try? await lease.connection.close()
+        let connection = lease.connection
+        // The pool may hand out a connection whose server has just gone (it learns of the close
+        // a moment later); a query written to it would never answer.
+        if connection.isClosed {
+            self.unreachableSince.withLock { $0 = $0 ?? .now }
+            throw self.unavailable("The connection to the database was lost. If the change was not confirmed, retry it with the same Idempotency-Key.")
         }
-        defer { watchdog?.cancel() }
-        do {
-            return try await body(lease.connection)
-        } catch {
-            if lease.timedOut.withLock({ $0 }) {
-                throw self.unavailable("A database operation took longer than \(self.limits.operation.components.seconds) s and was stopped. The change was not saved; try again.")
+        let (events, sink) = AsyncStream<BodyEvent<Result>>.makeStream()
+        defer { sink.finish() }
+        let work = Task { try await body(connection) }
+        let waiter = Task { sink.yield(.finished(await work.result)) }
+        // Watches the connection (polled: a close callback per lease would pile up on a pooled
+        // connection) and the operation bound. A query that never returns (a server that stopped
+        // answering) ends when the connection is closed past the bound; the pool replaces it.
+        let monitor = Task { [limits = self.limits] in
+            let started = ContinuousClock.now
+            var overdue = false
+            while (try? await Task.sleep(for: .milliseconds(200))) != nil {
+                if connection.isClosed {
+                    sink.yield(.closed)
+                    return
+                }
+                if !unbounded, !overdue, ContinuousClock.now - started >= limits.operation {
+                    overdue = true
+                    sink.yield(.overdue)
+                }
             }
+        }
+        var grace: Task<Void, Never>?
+        defer {
+            monitor.cancel()
+            grace?.cancel()
+        }
+        let outcome: Swift.Result<Result, any Error>? = await withTaskCancellationHandler {
+            for await event in events {
+                switch event {
+                case .finished(let result):
+                    return result
+                case .overdue:
+                    self.logger.warning("database operation exceeded its bound; closing its connection",
+                                        metadata: ["signoff.db.bound_ms": "\(Self.milliseconds(self.limits.operation))"])
+                    lease.timedOut.withLock { $0 = true }
+                    connection.close().whenComplete { _ in }
+                case .closed where grace == nil:
+                    grace = Task { [closedGrace = self.limits.closedGrace] in
+                        guard (try? await Task.sleep(for: closedGrace)) != nil else { return }
+                        sink.yield(.abandon)
+                    }
+                case .closed:
+                    break
+                case .abandon:
+                    self.logger.warning("database operation did not end after its connection closed; answering without it")
+                    work.cancel()
+                    return nil
+                }
+            }
+            return nil
+        } onCancel: {
+            // A cancelled request (its deadline passed) closes its connection, which ends a query
+            // still running; the pool replaces the connection.
+            lease.cancelled.withLock { $0 = true }
+            work.cancel()
+            connection.close().whenComplete { _ in }
+        }
+        _ = waiter
+        if lease.cancelled.withLock({ $0 }) { throw CancellationError() }
+        if lease.timedOut.withLock({ $0 }) {
+            throw self.unavailable("A database operation took longer than \(self.limits.operation.components.seconds) s and was stopped. The change was not saved; try again.")
+        }
+        guard let outcome else {
+            self.unreachableSince.withLock { $0 = $0 ?? .now }
+            throw self.unavailable("The connection to the database was lost. If the change was not confirmed, retry it with the same Idempotency-Key.")
+        }
+        do {
+            return try outcome.get()
+        } catch {
             let translated = Self.translate(error)
             if let signoff = translated as? SignoffError, signoff.code == .databaseUnavailable {
                 self.unreachableSince.withLock { $0 = $0 ?? .now }
@@ -140,6 +222,19 @@ public final class Database: Sendable {
             }
             throw translated
         }
+    }
+
+    /// A statement of the transaction's own (BEGIN, COMMIT, ROLLBACK), refused at once on a
+    /// connection already closed instead of being handed to a channel that would drop it.
+    static func query(_ sql: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !connection.isClosed else {
+            throw SignoffError(.databaseUnavailable, "The connection to the database was lost. If the change was not confirmed, retry it with the same Idempotency-Key.")
+        }
+        try await connection.query(sql, logger: logger)
+    }
+
+    static func isConnectionLost(_ error: any Error) -> Bool {
+        (error as? SignoffError)?.code == .databaseUnavailable
     }
 
     private func takeProbe() -> Bool {
@@ -155,6 +250,7 @@ public final class Database: Sendable {
     private final class Lease: Sendable {
         let connection: PostgresConnection
         let timedOut = Mutex(false)
+        let cancelled = Mutex(false)
         private let done: AsyncStream<Void>.Continuation
         init(connection: PostgresConnection, done: AsyncStream<Void>.Continuation) {
             self.connection = connection

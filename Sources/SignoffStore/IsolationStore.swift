@@ -208,7 +208,7 @@ public struct IsolationStore: Sendable {
         by actor: Actor,
         metadata: RequestMetadata,
         render: (@Sendable (Value) throws -> StoredResponse)?,
-        _ body: (UnitPath, Date, PostgresConnection) async throws -> Value
+        _ body: @escaping @Sendable (UnitPath, Date, PostgresConnection) async throws -> Value
     ) async throws -> WriteOutcome<Value> {
         try await self.database.transaction { connection in
             if let replay = try await self.transitions.replay(metadata, actor: actor, on: connection) {

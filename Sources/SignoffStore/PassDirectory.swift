@@ -232,7 +232,7 @@ public struct PassDirectory: Sendable {
             let labels = path.split(separator: ".")
             for end in labels.indices { prefixes.insert(labels[...end].joined(separator: ".")) }
         }
-        return try await self.database.withConnection { connection in
+        return try await self.database.withConnection { [prefixes] connection in
             let rows = try await connection.query("""
                 SELECT path::text, name FROM units WHERE path = ANY(\(Array(prefixes))::ltree[])
                 """, logger: self.logger)

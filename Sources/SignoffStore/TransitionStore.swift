@@ -151,7 +151,7 @@ public struct TransitionStore: Sendable {
     public func transaction<Machine: AuditedMachine>(
         metadata: RequestMetadata,
         actor: Actor,
-        _ body: (PostgresConnection) async throws -> TransitionOutcome<Machine>
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> TransitionOutcome<Machine>
     ) async throws -> TransitionOutcome<Machine> {
         do {
             return try await self.database.transaction { connection in
@@ -161,6 +161,32 @@ public struct TransitionStore: Sendable {
                 return try await body(connection)
             }
         } catch let error as SignoffError where [.versionConflict, .duplicate].contains(error.code) && metadata.idempotency != nil {
+            let replay = try await self.database.withConnection { connection in
+                try await self.replay(metadata, actor: actor, on: connection)
+            }
+            if let replay { return .replayed(replay) }
+            throw error
+        }
+    }
+
+    /// A write that is not one transition (an account with its roles, a role grant, a unit, a
+    /// webhook) with the same `Idempotency-Key` replay: in one transaction, a repeated key
+    /// answers the kept response and `body` runs only for a new one; its response is kept with the key.
+    public func write(
+        metadata: RequestMetadata,
+        actor: Actor,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> StoredResponse
+    ) async throws -> WriteOutcome<StoredResponse> {
+        do {
+            return try await self.database.transaction { connection in
+                if let replay = try await self.replay(metadata, actor: actor, on: connection) { return .replayed(replay) }
+                let response = try await body(connection)
+                try await self.remember(response, metadata: metadata, actor: actor, now: self.clock.now(), on: connection)
+                return .applied(response, response: response)
+            }
+        } catch let error as SignoffError where error.code == .duplicate && metadata.idempotency != nil {
+            // The first attempt with this key committed while this one ran (keys are locked per
+            // transaction, so only a key first seen in both at once gets here).
             let replay = try await self.database.withConnection { connection in
                 try await self.replay(metadata, actor: actor, on: connection)
             }

@@ -17,6 +17,29 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Create the demo township (联合苗族乡) with one account per role, if the database is empty.") var demo = false
     @Option(help: "Password of the demo accounts (default: SIGNOFF_DEMO_PASSWORD, else one generated and kept in the data folder).")
     var demoPassword: String?
+    @Option(help: "Writes (POST, PUT, PATCH, DELETE) one account may make per window; 0 turns it off (SIGNOFF_WRITE_LIMIT_ACCOUNT).")
+    var writeLimitAccount: Int = RequestLimits.fromEnvironment().writes.perAccount
+    @Option(help: "Writes one client address may make per window; 0 turns it off (SIGNOFF_WRITE_LIMIT_ADDRESS).")
+    var writeLimitAddress: Int = RequestLimits.fromEnvironment().writes.perAddress
+    @Option(help: "Length of the write-limit window in seconds (SIGNOFF_WRITE_LIMIT_WINDOW).")
+    var writeLimitWindow: Int = RequestLimits.fromEnvironment().writes.windowSeconds
+    @Option(help: "Seconds a request may take before it is answered 503 request_timeout (SIGNOFF_REQUEST_DEADLINE).")
+    var requestDeadline: Double = Self.seconds(RequestLimits.fromEnvironment().requestDeadline)
+    @Option(help: "Seconds a connection may send nothing complete before it is closed (SIGNOFF_IDLE_TIMEOUT).")
+    var idleTimeout: Double = Self.seconds(RequestLimits.fromEnvironment().idleTimeout)
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    var limits: RequestLimits {
+        var limits = RequestLimits.fromEnvironment()
+        limits.writes = WriteLimits(perAccount: max(0, self.writeLimitAccount), perAddress: max(0, self.writeLimitAddress),
+                                    windowSeconds: self.writeLimitWindow)
+        limits.requestDeadline = .milliseconds(Int64(max(0.1, self.requestDeadline) * 1000))
+        limits.idleTimeout = .milliseconds(Int64(max(0.1, self.idleTimeout) * 1000))
+        return limits
+    }
 
     func run() async throws {
         let registry = PrometheusCollectorRegistry()
@@ -28,11 +51,12 @@ struct Serve: AsyncParsableCommand {
         // The service owns its private cluster: Ctrl-C stops it, also when it was found running.
         try await self.database.withEndpoint(stopOnExit: true) { endpoint in
             let database = Database(endpoint: endpoint, logger: logger)
+            let limits = self.limits
             let services = SignoffServices(database: database, clock: SystemWallClock(), registry: registry, policies: policies,
-                                           notificationSettings: .fromEnvironment())
+                                           notificationSettings: .fromEnvironment(), writeLimits: limits.writes)
             let host = self.host
             let app = buildApplication(
-                services, host: host, port: self.port, logger: logger,
+                services, host: host, port: self.port, logger: logger, limits: limits,
                 beforeServerStarts: { try await Database.$unboundedOperations.withValue(true) {
                     try await database.waitUntilReachable()
                     try await migrator.migrate(database)

@@ -7,6 +7,8 @@ import SignoffStore
 /// The jurisdiction tree: administrators create units and import a township from CSV.
 struct UnitsController {
     let organisation: OrganisationStore
+    /// For `Idempotency-Key` replay of the writes.
+    let transitions: TransitionStore
 
     struct CreateUnit: StrictRequest {
         var kind: UnitKind
@@ -61,19 +63,16 @@ struct UnitsController {
                 .filter { unit in scope != nil || roots.contains { $0.contains(unit.path) } }
             return try JSONBody.response(["units": units.map(UnitView.init)])
         }
-        group.post("/units") { request, context in
-            let (body, _) = try await JSONBody.decode(CreateUnit.self, from: request, maxSize: 16 * 1024)
-            let unit = try await self.organisation.database.transaction { connection in
-                if let parentID = body.parentID {
-                    let parent = try await self.organisation.unit(id: parentID, on: connection)
-                    _ = try context.actor.assignment(as: .admin, covering: parent.path)
-                } else {
-                    // A new township needs an administrator of the whole tree; the first is made by `signoff unit import`.
-                    throw SignoffError.invalidValue("parent_id", "Only `signoff unit import` creates a township; give parent_id.")
-                }
-                return try await self.organisation.createUnit(kind: body.kind, code: body.code, name: body.name, parentID: body.parentID, on: connection)
+        group.write("/units", body: CreateUnit.self, store: self.transitions) { context, body, connection in
+            if let parentID = body.parentID {
+                let parent = try await self.organisation.unit(id: parentID, on: connection)
+                _ = try context.actor.assignment(as: .admin, covering: parent.path)
+            } else {
+                // A new township needs an administrator of the whole tree; the first is made by `signoff unit import`.
+                throw SignoffError.invalidValue("parent_id", "Only `signoff unit import` creates a township; give parent_id.")
             }
-            return try JSONBody.response(UnitView(unit), status: .created)
+            return UnitView(try await self.organisation.createUnit(kind: body.kind, code: body.code, name: body.name,
+                                                                   parentID: body.parentID, on: connection))
         }
         group.post("/units/import") { request, context in
             guard let root = try await self.organisation.units(under: nil, kind: .township).first else {

@@ -59,14 +59,21 @@ struct UsersController {
             }
             return try JSONBody.response(["users": users])
         }
+        // A retry with the same Idempotency-Key replays the account created first.
         group.post("/users") { request, context in
-            let (body, _) = try await JSONBody.decode(CreateUser.self, from: request, maxSize: 16 * 1024)
-            let user = try await self.accounts.createUser(
-                .init(username: body.username, displayName: body.displayName, phone: body.phone, password: body.password,
-                      roles: body.roles.map { ($0.role, $0.unitID) }),
-                by: context.actor, metadata: RequestMetadata(requestID: context.requestID)
-            )
-            return try JSONBody.response(user, status: .created)
+            let (body, raw) = try await JSONBody.decode(CreateUser.self, from: request, maxSize: 16 * 1024)
+            let metadata = try TransitionResponder.metadata(request, body: raw, requestID: context.requestID)
+            // Hashed before the transaction: bcrypt takes a while, and no connection should wait on it.
+            let hash = try self.accounts.hashPassword(body.password)
+            let outcome = try await self.accounts.transitions.write(metadata: metadata, actor: context.actor) { connection in
+                let user = try await self.accounts.createUser(
+                    .init(username: body.username, displayName: body.displayName, phone: body.phone, password: nil,
+                          roles: body.roles.map { ($0.role, $0.unitID) }, passwordHash: hash),
+                    by: context.actor, metadata: RequestMetadata(requestID: context.requestID), on: connection
+                )
+                return StoredResponse(status: 201, body: try JSONBody.data(user))
+            }
+            return TransitionResponder.response(outcome)
         }
         group.get("/users/:id") { _, context in
             let id = try context.parameters.uuid("id")
@@ -77,11 +84,9 @@ struct UsersController {
             }
             return try JSONBody.response(user)
         }
-        group.post("/users/:id/roles") { request, context in
-            let id = try context.parameters.uuid("id")
-            let (body, _) = try await JSONBody.decode(RoleAtUnit.self, from: request, maxSize: 16 * 1024)
-            let user = try await self.accounts.grantRole(userID: id, role: body.role, unitID: body.unitID, by: context.actor, requestID: context.requestID)
-            return try JSONBody.response(user, status: .created)
+        group.write("/users/:id/roles", body: RoleAtUnit.self, store: self.accounts.transitions) { context, body, connection in
+            try await self.accounts.grantRole(userID: try context.parameters.uuid("id"), role: body.role, unitID: body.unitID,
+                                              by: context.actor, requestID: context.requestID, on: connection)
         }
         self.lifecycle(group, "suspend") { .suspend(reason: $0) }
         self.lifecycle(group, "reactivate") { .reactivate(reason: $0) }

@@ -8,6 +8,8 @@ struct WebhooksController {
     let webhooks: WebhookStore
     let policies: PolicyCatalog
     let settings: NotificationSettings
+    /// For `Idempotency-Key` replay of the writes.
+    let transitions: TransitionStore
 
     struct CreateWebhook: StrictRequest {
         var unitID: UUID
@@ -71,9 +73,8 @@ struct WebhooksController {
             let hooks = try await self.webhooks.list(for: context.actor)
             return try JSONBody.response(["webhooks": hooks.map(WebhookView.init)])
         }
-        group.post("/admin/webhooks") { request, context in
+        group.write("/admin/webhooks", body: CreateWebhook.self, store: self.transitions) { context, body, connection in
             try Self.requireAdmin(context.actor)
-            let (body, _) = try await JSONBody.decode(CreateWebhook.self, from: request, maxSize: 16 * 1024)
             _ = try WebhookAddressCheck.check(body.url, allowPrivate: self.settings.allowPrivateWebhookAddresses)
             guard body.secret.count >= 16, body.secret.count <= 256 else {
                 throw SignoffError.invalidValue("secret", "The secret is 16 to 256 characters; the receiver checks signatures with it.")
@@ -85,13 +86,14 @@ struct WebhooksController {
                                    extra: ["field": "events"])
             }
             let hook = try await self.webhooks.create(unitID: body.unitID, url: body.url, secret: body.secret,
-                                                      events: Array(Set(events)).sorted(), by: context.actor)
-            return try JSONBody.response(WebhookView(hook), status: .created)
+                                                      events: Array(Set(events)).sorted(), by: context.actor, on: connection)
+            return WebhookView(hook)
         }
-        group.delete("/admin/webhooks/:id") { _, context in
+        group.write("/admin/webhooks/:id", method: .delete, body: EmptyRequest.self, status: .noContent,
+                    store: self.transitions) { context, _, connection in
             try Self.requireAdmin(context.actor)
-            try await self.webhooks.delete(try Self.id(context), by: context.actor)
-            return Response(status: .noContent)
+            try await self.webhooks.delete(try Self.id(context), by: context.actor, on: connection)
+            return [String: String]()
         }
         group.get("/admin/webhook-deliveries") { request, context in
             try Self.requireAdmin(context.actor)

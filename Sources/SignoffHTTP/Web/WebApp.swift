@@ -34,6 +34,21 @@ struct WebApp: Sendable {
         <p><a class="button" href="/app">回到首页</a></p></section></main></body></html>
         """
 
+    /// A page with one message, for answers given before a page's own handler runs (a rate
+    /// limit, a busy or timed-out service); `message` is plain text and is escaped here.
+    static func messagePage(title: String, message: String) -> String {
+        func escape(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        return """
+            <!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(escape(title))</title><link rel="stylesheet" href="/assets/app.css"></head>
+            <body><main class="main"><section class="card"><h1>\(escape(title))</h1><p class="notice notice-error">\(escape(message))</p>
+            <p><a class="button" href="/app">回到首页</a></p></section></main></body></html>
+            """
+    }
+
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/") { _, _ in WebRenderer.redirect("/app") }
         // The service worker sits at /app/ so that its scope covers the app's pages.
@@ -45,6 +60,8 @@ struct WebApp: Sendable {
         let web = router.group("/app")
             .add(middleware: WebErrorMiddleware(renderer: self.renderer))
             .add(middleware: WebSessionMiddleware(accounts: self.services.accounts))
+            .add(middleware: WriteLimitMiddleware<AppRequestContext>(
+                limiter: self.services.writeLimiter, account: { $0.webSession?.actor.userID }, address: { $0.clientAddress }))
         web.get("/offline") { _, _ in
             self.renderer.page("offline", ["chrome": Chrome.anonymous(title: "暂无网络")])
         }
@@ -247,11 +264,17 @@ struct WebErrorMiddleware: RouterMiddleware {
             }
             let status = HTTPResponse.Status(code: problem.code.httpStatus)
             let message = WebText.message(for: problem)
+            var response: Response
             if WebOutcome.wantsJSON(request) {
-                return WebOutcome(result: .refused, message: message).response(status: status)
+                response = WebOutcome(result: .refused, message: message).response(status: status)
+            } else {
+                let title = problem.code == .outOfJurisdiction || problem.code == .forbiddenRole ? "无权办理"
+                    : problem.code == .tooManyRequests ? "操作太频繁" : "无法完成"
+                response = self.renderer.page("message", Self.model(context, title: title, message: message), status: status)
             }
-            let title = problem.code == .outOfJurisdiction || problem.code == .forbiddenRole ? "无权办理" : "无法完成"
-            return self.renderer.page("message", Self.model(context, title: title, message: message), status: status)
+            // A phone's outbox waits this long before it sends again (429, 503).
+            if case .int(let seconds)? = problem.extra["retry_after"] { response.headers[.retryAfter] = String(seconds) }
+            return response
         }
     }
 

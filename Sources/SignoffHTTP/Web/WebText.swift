@@ -153,6 +153,15 @@ enum WebText {
             return "账号或密码不对，请重新输入。"
         case .tooManyAttempts:
             return "尝试次数过多，请稍后再试。"
+        case .tooManyRequests:
+            if case .int(let seconds)? = error.extra["retry_after"] {
+                return "操作太频繁，请稍后再试（约 \(seconds) 秒后）。这次提交没有保存。"
+            }
+            return "操作太频繁，请稍后再试。这次提交没有保存。"
+        case .serviceBusy:
+            return "系统正忙，请稍后再试。这次提交没有保存。"
+        case .requestTimeout:
+            return "处理超时，请稍后再试。如果刚才的提交没有显示结果，请刷新页面查看。"
         case .accountSuspended:
             return "账号已停用，请联系乡政府办公室。"
         case .unauthenticated:

@@ -73,17 +73,23 @@ public struct WebhookStore: Sendable {
     // MARK: Managing webhooks
 
     public func create(unitID: UUID, url: String, secret: String, events: [String], by actor: Actor) async throws -> Webhook {
+        try await self.database.transaction { connection in
+            try await self.create(unitID: unitID, url: url, secret: secret, events: events, by: actor, on: connection)
+        }
+    }
+
+    /// The same, inside a transaction the caller holds (the HTTP route's, with its Idempotency-Key).
+    public func create(unitID: UUID, url: String, secret: String, events: [String], by actor: Actor,
+                       on connection: PostgresConnection) async throws -> Webhook {
         let now = self.clock.now()
         let id = UUID()
-        return try await self.database.transaction { connection in
-            let unit = try await Self.unitPath(unitID, on: connection, logger: self.logger)
-            _ = try actor.assignment(as: .admin, covering: unit)
-            try await connection.query("""
-                INSERT INTO webhooks (id, unit_id, url, secret, events, created_by, created_at)
-                VALUES (\(id), \(unitID), \(url), \(secret), \(events), \(actor.userID), \(now))
-                """, logger: self.logger)
-            return Webhook(id: id, unitID: unitID, unitPath: unit, url: url, events: events, createdAt: now)
-        }
+        let unit = try await Self.unitPath(unitID, on: connection, logger: self.logger)
+        _ = try actor.assignment(as: .admin, covering: unit)
+        try await connection.query("""
+            INSERT INTO webhooks (id, unit_id, url, secret, events, created_by, created_at)
+            VALUES (\(id), \(unitID), \(url), \(secret), \(events), \(actor.userID), \(now))
+            """, logger: self.logger)
+        return Webhook(id: id, unitID: unitID, unitPath: unit, url: url, events: events, createdAt: now)
     }
 
     /// The webhooks of units inside the administrator's jurisdiction.
@@ -106,12 +112,15 @@ public struct WebhookStore: Sendable {
 
     /// Stops a webhook; its deliveries stay for the record.
     public func delete(_ id: UUID, by actor: Actor) async throws {
+        try await self.database.transaction { connection in try await self.delete(id, by: actor, on: connection) }
+    }
+
+    /// The same, inside a transaction the caller holds.
+    public func delete(_ id: UUID, by actor: Actor, on connection: PostgresConnection) async throws {
         let now = self.clock.now()
-        try await self.database.transaction { connection in
-            let path = try await self.webhookPath(id, on: connection)
-            _ = try actor.assignment(as: .admin, covering: path)
-            try await connection.query("UPDATE webhooks SET deleted_at = \(now) WHERE id = \(id)", logger: self.logger)
-        }
+        let path = try await self.webhookPath(id, on: connection)
+        _ = try actor.assignment(as: .admin, covering: path)
+        try await connection.query("UPDATE webhooks SET deleted_at = \(now) WHERE id = \(id)", logger: self.logger)
     }
 
     /// Deliveries of webhooks in the administrator's jurisdiction, newest first, by status.

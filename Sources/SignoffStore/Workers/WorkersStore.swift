@@ -86,15 +86,20 @@ public struct WorkersStore: Sendable {
         let now = self.transitions.clock.now()
         let outcome: SignoffError? = try await self.database.transaction { connection in
             let rows = try await connection.query("""
-                SELECT a.user_id, a.code_hash, a.expires_at, a.failures, a.used_at
+                SELECT a.user_id, a.code_hash, a.expires_at, a.failures, a.used_at, u.password_hash
                   FROM worker_activations a JOIN users u ON u.id = a.user_id
                  WHERE u.username = \(login) OR u.phone = \(login)
                  FOR UPDATE OF a
                 """, logger: self.logger)
-            var found: (UUID, Data, Date, Int, Date?)?
-            for try await row in rows.decode((UUID, Data, Date, Int, Date?).self) { found = row }
+            var found: (UUID, Data, Date, Int, Date?, String?)?
+            for try await row in rows.decode((UUID, Data, Date, Int, Date?, String?).self) { found = row }
             let wrong = SignoffError(.invalidCredentials, "The phone number or the activation code 激活码 is wrong, used or expired. Ask your grid worker 网格员 for a new one.")
-            guard let (userID, hash, expires, failures, used) = found else { return wrong }
+            guard let (userID, hash, expires, failures, used, current) = found else { return wrong }
+            // A phone that lost the answer sends the same code and password again: the account is
+            // activated with that password already, so the retry succeeds without a change.
+            if used != nil, failures < 5, hash == Self.digest(code), let current, Bcrypt.verify(password, hash: current) {
+                return nil
+            }
             guard used == nil, expires > now, failures < 5 else { return wrong }
             guard hash == Self.digest(code) else {
                 try await connection.query("UPDATE worker_activations SET failures = failures + 1 WHERE user_id = \(userID)", logger: self.logger)

@@ -97,6 +97,8 @@ struct TestWorld: Sendable {
     static func with<Result: Sendable>(
         seed: Bool = true,
         notificationSettings: NotificationSettings = .init(),
+        writeLimits: WriteLimits = .init(),
+        live: Bool = false,
         _ body: @Sendable (TestWorld, any TestClientProtocol) async throws -> Result
     ) async throws -> Result {
         let endpoint = try await TestCluster.shared.freshDatabase()
@@ -105,11 +107,12 @@ struct TestWorld: Sendable {
         return try await Database.with(endpoint: endpoint, maxConnections: 6, limits: limits, logger: TestCluster.logger) { database in
             let clock = ManualClock(Self.start)
             let services = SignoffServices(database: database, clock: clock, accountSettings: Self.accountSettings(),
-                                           notificationSettings: notificationSettings)
+                                           notificationSettings: notificationSettings, writeLimits: writeLimits)
             let town = try await TestTownship.seed(services)
             let world = TestWorld(services: services, clock: clock, town: town, endpoint: endpoint)
             let app = Application(router: buildRouter(services), logger: TestCluster.logger)
-            return try await app.test(.router) { client in
+            // `.live` serves on a loopback port, so requests have a client address (the per-address limit).
+            return try await app.test(live ? .live : .router) { client in
                 try await body(world, client)
             }
         }

@@ -32,6 +32,9 @@ struct WorkerPathTests {
             #expect(wrong.status == .unauthorized)
             #expect(wrong.code == "invalid_credentials")
             #expect(try await client.call(.post, "/auth/activate", json: ["login": "13800000001", "activation_code": code, "password": "my own password"]).status == .noContent)
+            // A retry of the same activation (the answer was lost) succeeds and changes nothing;
+            // the used code with another password is refused.
+            #expect(try await client.call(.post, "/auth/activate", json: ["login": "13800000001", "activation_code": code, "password": "my own password"]).status == .noContent)
             let again = try await client.call(.post, "/auth/activate", json: ["login": "13800000001", "activation_code": code, "password": "another password"])
             #expect(again.code == "invalid_credentials")
             let login = try await client.call(.post, "/auth/login", json: ["login": "13800000001", "password": "my own password"])

@@ -66,6 +66,7 @@
 
   /// Sends one item. Resolves with the item's new status; a network failure leaves it pending.
   function send(item) {
+    delete item.notBefore;
     var body = new URLSearchParams();
     item.fields.forEach(function (pair) {
       // The CSRF token of the session now (a cached page may carry an older copy).
@@ -77,7 +78,13 @@
     }).then(function (response) {
       setOffline(false);
       return response.json().catch(function () { return null; }).then(function (answer) {
-        if (!answer || response.status >= 500 || answer.result === 'login') {
+        if (response.status === 429 || response.status >= 500) {
+          // Too many changes, or the service is busy or cannot reach its database: nothing was
+          // saved, so the item waits (as long as Retry-After says) and is sent again.
+          item.status = 'pending';
+          item.message = response.status === 429 ? '操作太频繁，稍后自动重试。' : '服务暂时不可用，稍后自动重试。';
+          retryLater(parseInt(response.headers.get('Retry-After') || '', 10), item);
+        } else if (!answer || answer.result === 'login') {
           item.status = 'pending';
           item.message = answer && answer.result === 'login' ? '请重新登录，之后会自动发送。' : '服务暂时不可用，稍后自动重试。';
         } else if (answer.result === 'ok' || answer.result === 'replayed') {
@@ -100,15 +107,27 @@
     });
   }
 
+  /// After a 429 or 503: the item is not sent again before Retry-After (at least 2 s, at most
+  /// 10 min), and the outbox tries again by itself then.
+  var retryTimer = null;
+  function retryLater(seconds, item) {
+    var wait = Math.min(600, Math.max(2, isNaN(seconds) ? 5 : seconds)) * 1000;
+    item.notBefore = Date.now() + wait;
+    if (retryTimer) { clearTimeout(retryTimer); }
+    retryTimer = setTimeout(function () { retryTimer = null; replay(); }, wait + 100);
+  }
+
   function replay() {
     if (sending || !user) { return Promise.resolve(); }
     sending = true;
     return all().then(function (items) {
       var pending = items.filter(function (item) { return item.status === 'pending' || item.status === 'sending'; });
       return pending.reduce(function (chain, item) {
-        return chain.then(function (online) {
-          if (online === false) { return false; }
-          return send(item).then(function (sent) { return sent.status !== 'pending' || navigator.onLine; });
+        return chain.then(function (go) {
+          if (go === false) { return false; }
+          if (item.notBefore && item.notBefore > Date.now()) { return true; }
+          // Offline, or told to wait (429, 503): the rest waits too.
+          return send(item).then(function (sent) { return sent.status !== 'pending' || (navigator.onLine && !sent.notBefore); });
         });
       }, Promise.resolve(true));
     }).then(render, render).then(function () { sending = false; }, function () { sending = false; });
