@@ -43,7 +43,7 @@ struct DiagramSVG {
     var arrows: [Arrow]
 
     static let boxHeight = 46
-    static let layerGap = 64
+    static let layerGap = 76
     static let columnGap = 28
     static let margin = 16
     static let labelHeight = 16
@@ -110,7 +110,9 @@ struct DiagramSVG {
         }
         let rowWidths = layers.map { slots in slots.reduce(0) { $0 + $1.slotWidth } + max(0, slots.count - 1) * Self.columnGap }
         // Room on the left for arrows going back up.
-        let backRoom = pairs.contains { pair in pair.from.map { (layer[$0] ?? 0) >= (layer[pair.to] ?? 0) } ?? false } ? 70 : 0
+        let backLabels = pairs.filter { pair in pair.from.map { (layer[$0] ?? 0) > (layer[pair.to] ?? 0) } ?? false }
+            .map { Self.textWidth($0.events.joined(separator: "、"), size: 11) }
+        let backRoom = backLabels.max().map { max(70, $0 + 24) } ?? 0
         let width = (rowWidths.max() ?? 0) + 2 * Self.margin + backRoom
         var boxes: [String: Box] = [:]
         for (number, slots) in layers.enumerated() {
@@ -155,18 +157,41 @@ struct DiagramSVG {
                 let startY = source.y + source.height
                 let endX = target.x + target.width * (slot + 1) / (incoming + 1)
                 let endY = target.y
-                let midX = (startX + endX) / 2, midY = (startY + endY) / 2
+                // The label sits nearer the target, clear of the arrows leaving the source's layer.
+                let midX = startX + (endX - startX) * 3 / 5, midY = startY + (endY - startY) * 3 / 5
                 arrows.append(Arrow(path: "M\(startX) \(startY) L\(endX) \(endY - 2)", label: label, labelX: midX, labelY: midY + 4,
                                     labelWidth: labelWidth, anchor: "middle", backX: midX - labelWidth / 2, backY: midY - 8))
+            } else if layer[from] == layer[pair.to] {
+                // Across one layer: a straight arrow to a neighbour, a curve under the boxes to one further away.
+                let rightward = target.x > source.x
+                let between = boxes.values.contains { box in
+                    box.y == source.y && box.x > min(source.x, target.x) && box.x < max(source.x, target.x)
+                }
+                if !between {
+                    let startX = rightward ? source.x + source.width : source.x
+                    let endX = rightward ? target.x : target.x + target.width
+                    let y = source.y + source.height / 2
+                    let midX = (startX + endX) / 2
+                    arrows.append(Arrow(path: "M\(startX) \(y) L\(endX + (rightward ? -2 : 2)) \(y)", label: label, labelX: midX,
+                                        labelY: y - 8, labelWidth: labelWidth, anchor: "middle", backX: midX - labelWidth / 2, backY: y - 20))
+                } else {
+                    let startX = source.x + source.width / 2, endX = target.x + target.width / 2
+                    let bottom = source.y + source.height
+                    let dip = bottom + 28
+                    let midX = (startX + endX) / 2
+                    arrows.append(Arrow(path: "M\(startX) \(bottom) C\(startX) \(dip) \(endX) \(dip) \(endX) \(bottom + 2)", label: label,
+                                        labelX: midX, labelY: bottom + 25, labelWidth: labelWidth, anchor: "middle",
+                                        backX: midX - labelWidth / 2, backY: bottom + 13))
+                }
             } else {
-                // Back up (or across) a layer: a curve out to the left of both boxes.
+                // Back up a layer: a curve out to the left of both boxes.
                 let startX = source.x, startY = source.y + source.height / 2
                 let endX = target.x, endY = target.y + target.height / 2 + 6
                 let bend = min(startX, endX) - 50
                 let midY = (startY + endY) / 2
                 arrows.append(Arrow(path: "M\(startX) \(startY) C\(bend) \(startY) \(bend) \(endY) \(endX - 2) \(endY)", label: label,
-                                    labelX: bend + 12, labelY: midY + 4, labelWidth: labelWidth, anchor: "start",
-                                    backX: bend + 8, backY: midY - 8))
+                                    labelX: bend + 8, labelY: midY + 4, labelWidth: labelWidth, anchor: "middle",
+                                    backX: bend + 8 - labelWidth / 2, backY: midY - 8))
             }
         }
         for name in names {
