@@ -33,6 +33,18 @@ struct OrganisationAuditWebTests {
         ])
     }
 
+    /// Runs the check's batches here until it is finished; the page's own runner may hold the
+    /// job row for a batch meanwhile (then this waits for it), as another instance would.
+    static func finish(_ store: AuditCheckStore, _ id: UUID) async throws -> AuditCheck {
+        for _ in 0..<2_000 {
+            try await store.runBatch(id: id)
+            let check = try await store.check(id: id)
+            if check.status != .running { return check }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await store.check(id: id)
+    }
+
     static func unitCount(_ world: TestWorld) async throws -> Int {
         try await world.database.withConnection { connection in
             let rows = try await connection.query("SELECT count(*)::int FROM units", logger: world.database.logger)
@@ -155,8 +167,7 @@ struct OrganisationAuditWebTests {
             // Small batches, so the job takes several steps (and the page's own runner may share them).
             var store = AuditCheckStore(database: world.database, clock: world.clock)
             store.batchSize = 2
-            await store.runToEnd(id: checkID)
-            let check = try await store.check(id: checkID)
+            let check = try await Self.finish(store, checkID)
             #expect(check.status == .broken)
             #expect(check.firstBrokenRow == rowID)
             #expect(check.rowsChecked == check.rowsTotal)
@@ -187,8 +198,7 @@ struct OrganisationAuditWebTests {
             // A second start while it runs shows the same job.
             var store = AuditCheckStore(database: world.database, clock: world.clock)
             store.batchSize = 3
-            await store.runToEnd(id: checkID)
-            let check = try await store.check(id: checkID)
+            let check = try await Self.finish(store, checkID)
             #expect(check.status == .intact)
             #expect(check.rowsChecked == check.rowsTotal)
             #expect(check.subjectsChecked == check.subjectsTotal)
