@@ -108,7 +108,11 @@ struct DiagramSVG {
                 return Slot(name: name, boxWidth: max(box, 64), slotWidth: max(box, 64) + loopWidth)
             }
         }
-        let rowWidths = layers.map { slots in slots.reduce(0) { $0 + $1.slotWidth } + max(0, slots.count - 1) * Self.columnGap }
+        // An arrow between two states of one layer carries its label in the gap between them.
+        let acrossLabels = pairs.filter { pair in pair.from.map { layer[$0] == layer[pair.to] } ?? false }
+            .map { Self.textWidth($0.events.joined(separator: "、"), size: 11) + 20 }
+        let columnGap = max(Self.columnGap, acrossLabels.max() ?? 0)
+        let rowWidths = layers.map { slots in slots.reduce(0) { $0 + $1.slotWidth } + max(0, slots.count - 1) * columnGap }
         // Room on the left for arrows going back up.
         let backLabels = pairs.filter { pair in pair.from.map { (layer[$0] ?? 0) > (layer[pair.to] ?? 0) } ?? false }
             .map { Self.textWidth($0.events.joined(separator: "、"), size: 11) }
@@ -125,7 +129,7 @@ struct DiagramSVG {
                     x: x, y: y, width: slot.boxWidth, height: Self.boxHeight, title: title, subtitle: subtitle,
                     titleX: x + slot.boxWidth / 2, titleY: y + (subtitle.isEmpty ? 28 : 20), subtitleY: y + 37, final: final,
                     innerX: x + 3, innerY: y + 3, innerWidth: slot.boxWidth - 6, innerHeight: Self.boxHeight - 6)
-                x += slot.slotWidth + Self.columnGap
+                x += slot.slotWidth + columnGap
             }
         }
         self.startX = width / 2
