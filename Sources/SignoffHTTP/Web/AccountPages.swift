@@ -97,6 +97,11 @@ struct AccountPages: Sendable {
         default: .close(reason: reason)
         }
         do {
+            // The machine lets a reactivation go without a reason (the API keeps that); the
+            // township office's page asks for one for every change, as for the others.
+            if action == "reactivate", reason == nil {
+                throw SignoffError(.reasonRequired, "Give a reason for reactivating the account.", extra: ["field": "reason"])
+            }
             _ = try await self.accounts.transitions.apply(AccountLifecycle.self, id: id, expectedVersion: form.int("version"), command,
                                                           by: context.actor, metadata: metadata)
             return WebRenderer.redirect("/app/admin/users/\(id.uuidString.lowercased())?done=\(action)")

@@ -253,6 +253,14 @@ struct OrganisationAuditWebTests {
             let trail = try await world.database.withConnection { try await AuditLog.history(subjectID: userID, on: $0, logger: world.database.logger) }
             #expect(trail.map(\.event) == ["create", "grant_role", "revoke_role"])
             #expect(trail.map(\.reason) == ["新增网格员", "兼任组长", "不再负责网格"])
+
+            // Every change of the account on the page needs a reason, a reactivation too.
+            let base = "/app/admin/users/\(userID.uuidString.lowercased())"
+            #expect(try await client.form(base + "/suspend", admin, ["csrf": admin.csrf, "reason": "借调"]).status == .seeOther)
+            let bare = try await client.form(base + "/reactivate", admin, ["csrf": admin.csrf, "reason": " "])
+            #expect(bare.status == .unprocessableContent)
+            #expect(bare.text.contains("请填写理由"))
+            #expect(try await client.form(base + "/reactivate", admin, ["csrf": admin.csrf, "reason": "借调结束"]).status == .seeOther)
         }
     }
 
