@@ -16,11 +16,14 @@ public struct AccountLifecycle: AuditedMachine {
         public var homePath: UnitPath
         /// A migrant worker's own account 务工人员, which the grid worker of their grid may create.
         public var isWorkerAccount: Bool
+        /// Why the account is made (the web asks for one), kept in the audit.
+        public var reason: String?
 
-        public init(username: String, homePath: UnitPath, isWorkerAccount: Bool = false) {
+        public init(username: String, homePath: UnitPath, isWorkerAccount: Bool = false, reason: String? = nil) {
             self.username = username
             self.homePath = homePath
             self.isWorkerAccount = isWorkerAccount
+            self.reason = reason
         }
     }
 
@@ -50,7 +53,7 @@ public struct AccountLifecycle: AuditedMachine {
             ? try actor.assignment(asAnyOf: [.gridWorker, .admin], covering: start.homePath)
             : try Self.administrator(actor, for: start.homePath)
         let machine = AccountLifecycle(state: .active, userID: id, username: start.username, homePath: start.homePath, reactivations: 0)
-        return (machine, Effect(event: "create", actingAs: acting, payload: ["username": .string(start.username)]))
+        return (machine, Effect(event: "create", actingAs: acting, reason: start.reason?.trimmedReason, payload: ["username": .string(start.username)]))
     }
 
     public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {

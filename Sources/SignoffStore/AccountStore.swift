@@ -67,8 +67,11 @@ public struct AccountStore: Sendable {
         public var roles: [(role: Role, unitID: UUID)]
         /// A bcrypt hash made once for many accounts (the demo), instead of `password`.
         public var passwordHash: String?
+        /// Why the account is made, kept in its audited `create`.
+        public var reason: String?
 
-        public init(username: String, displayName: String, phone: String? = nil, password: String?, personID: UUID? = nil, roles: [(role: Role, unitID: UUID)], passwordHash: String? = nil) {
+        public init(username: String, displayName: String, phone: String? = nil, password: String?, personID: UUID? = nil, roles: [(role: Role, unitID: UUID)], passwordHash: String? = nil, reason: String? = nil) {
+            self.reason = reason
             self.passwordHash = passwordHash
             self.username = username
             self.displayName = displayName
@@ -123,7 +126,7 @@ public struct AccountStore: Sendable {
         }
         _ = try await self.transitions.start(
             AccountLifecycle.self, id: id,
-            .init(username: new.username, homePath: home, isWorkerAccount: new.personID != nil && new.roles.allSatisfy { $0.role == .worker }),
+            .init(username: new.username, homePath: home, isWorkerAccount: new.personID != nil && new.roles.allSatisfy { $0.role == .worker }, reason: new.reason),
             by: actor,
             metadata: RequestMetadata(requestID: metadata.requestID), on: connection
         )
@@ -131,14 +134,48 @@ public struct AccountStore: Sendable {
     }
 
     /// Grants a role at a unit, audited on the account's chain.
-    public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Actor, requestID: String?) async throws -> UserSummary {
+    public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Actor, requestID: String?, reason: String? = nil) async throws -> UserSummary {
         try await self.database.transaction { connection in
-            try await self.grantRole(userID: userID, role: role, unitID: unitID, by: actor, requestID: requestID, on: connection)
+            try await self.grantRole(userID: userID, role: role, unitID: unitID, by: actor, requestID: requestID, reason: reason, on: connection)
+        }
+    }
+
+    /// Takes a role at a unit away, with a reason, audited on the account's chain. The last role
+    /// stays: an account without one belongs to no administrator (close it instead).
+    public func revokeRole(userID: UUID, role: Role, unitID: UUID, reason: String?, by actor: Actor, requestID: String?) async throws -> UserSummary {
+        guard let reason = reason?.trimmedReason else {
+            throw SignoffError(.reasonRequired, "Give a reason for taking the role away.", extra: ["field": "reason"])
+        }
+        return try await self.database.transaction { connection in
+            let account = try await self.transitions.load(AccountLifecycle.self, id: userID, on: connection)
+            let unit = try await OrganisationStore(database: self.database).unit(id: unitID, on: connection)
+            let acting = try actor.assignment(as: .admin, covering: unit.path)
+            _ = try actor.assignment(as: .admin, covering: account.machine.homePath)
+            guard userID != actor.userID || role != .admin else {
+                throw SignoffError(.invalidValue, "Administrators cannot take their own administrator role away.")
+            }
+            let current = try await self.user(id: userID, on: connection)
+            guard current.roles.contains(where: { $0.role == role && $0.unitID == unitID }) else {
+                throw SignoffError.notFound("This role at this unit")
+            }
+            guard current.roles.count > 1 else {
+                throw SignoffError.invalidValue("role", "This is the account's only role; close the account instead.")
+            }
+            try await connection.query("""
+                DELETE FROM role_assignments WHERE user_id = \(userID) AND role = \(role.rawValue) AND unit_id = \(unitID)
+                """, logger: self.logger)
+            try await AuditLog.append(AuditEntry(
+                subjectKind: AccountLifecycle.kind, subjectID: userID, event: "revoke_role",
+                fromState: account.machine.stateName, toState: account.machine.stateName, actor: actor, actingAs: acting,
+                reason: reason, payload: ["role": .string(role.rawValue), "unit_path": .string(unit.path.description)],
+                at: self.transitions.clock.now(), requestID: requestID
+            ), on: connection, logger: self.logger)
+            return try await self.user(id: userID, on: connection)
         }
     }
 
     /// The same, inside a transaction the caller holds.
-    public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Actor, requestID: String?,
+    public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Actor, requestID: String?, reason: String? = nil,
                           on connection: PostgresConnection) async throws -> UserSummary {
         let account = try await self.transitions.load(AccountLifecycle.self, id: userID, on: connection)
         let unit = try await OrganisationStore(database: self.database).unit(id: unitID, on: connection)
@@ -153,7 +190,7 @@ public struct AccountStore: Sendable {
         try await AuditLog.append(AuditEntry(
             subjectKind: AccountLifecycle.kind, subjectID: userID, event: "grant_role",
             fromState: account.machine.stateName, toState: account.machine.stateName, actor: actor, actingAs: acting,
-            reason: nil, payload: ["role": .string(role.rawValue), "unit_path": .string(unit.path.description)],
+            reason: reason?.trimmedReason, payload: ["role": .string(role.rawValue), "unit_path": .string(unit.path.description)],
             at: self.transitions.clock.now(), requestID: requestID
         ), on: connection, logger: self.logger)
         return try await self.user(id: userID, on: connection)

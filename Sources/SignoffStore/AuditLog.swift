@@ -119,27 +119,63 @@ public enum AuditLog {
         return records
     }
 
+    /// Which subjects a check covers: everything, one record, or a range of subject ids (a
+    /// background check's batch: after `after`, up to and including `through`, nil = open end).
+    public enum Scope: Sendable, Equatable {
+        case all
+        case subject(UUID)
+        case range(after: UUID?, through: UUID?)
+    }
+
     /// Recomputes every chain and compares each subject's head and current state with its last row.
     public static func verify(on connection: PostgresConnection, logger: Logger) async throws -> AuditVerification {
+        try await self.verify(.all, on: connection, logger: logger)
+    }
+
+    /// The same checks for the subjects of `scope`. Chains are per subject, so a subject's rows
+    /// are checked together whatever the scope.
+    public static func verify(_ scope: Scope, on connection: PostgresConnection, logger: Logger) async throws -> AuditVerification {
+        func query(_ sql: (String) -> String, column: String) throws -> PostgresQuery {
+            var bindings = PostgresBindings()
+            var conditions: [String] = []
+            switch scope {
+            case .all:
+                break
+            case .subject(let id):
+                try bindings.append(id)
+                conditions.append("\(column) = $\(bindings.count)")
+            case .range(let after, let through):
+                if let after {
+                    try bindings.append(after)
+                    conditions.append("\(column) > $\(bindings.count)")
+                }
+                if let through {
+                    try bindings.append(through)
+                    conditions.append("\(column) <= $\(bindings.count)")
+                }
+            }
+            let condition = conditions.isEmpty ? "true" : conditions.joined(separator: " AND ")
+            return PostgresQuery(unsafeSQL: sql(condition), binds: bindings)
+        }
         var verification = AuditVerification(rowsChecked: 0, subjectsChecked: 0, firstBrokenRow: nil, subjectProblems: [])
-        let counts = try await connection.query(
-            "SELECT count(*)::int, count(DISTINCT subject_id)::int FROM audit_events", logger: logger)
+        let counts = try await connection.query(try query({ "SELECT count(*)::int, count(DISTINCT subject_id)::int FROM audit_events WHERE \($0)" }, column: "subject_id"), logger: logger)
         for try await (rows, subjects) in counts.decode((Int, Int).self) {
             verification.rowsChecked = rows
             verification.subjectsChecked = subjects
         }
-        let broken = try await connection.query("""
+        let broken = try await connection.query(try query({ """
             SELECT id, subject_id, seq,
                    hash <> audit_hash(a) AS bad_hash,
                    prev_hash IS DISTINCT FROM lag(hash) OVER w AS bad_link,
                    seq <> coalesce(lag(seq) OVER w, 0) + 1 AS bad_seq
               FROM audit_events a
+             WHERE \($0)
             WINDOW w AS (PARTITION BY subject_id ORDER BY seq, id)
             ORDER BY (hash <> audit_hash(a)
                       OR prev_hash IS DISTINCT FROM lag(hash) OVER w
                       OR seq <> coalesce(lag(seq) OVER w, 0) + 1) DESC, id
              LIMIT 1
-            """, logger: logger)
+            """ }, column: "a.subject_id"), logger: logger)
         for try await (id, subject, seq, badHash, badLink, badSeq) in broken.decode((Int, UUID, Int, Bool, Bool, Bool).self)
             where badHash || badLink || badSeq
         {
@@ -149,41 +185,41 @@ public enum AuditLog {
                 : "its sequence number is out of order: a row before it is missing"
             verification.firstBrokenRow = .init(rowID: id, subjectID: subject, seq: seq, message: message)
         }
-        let heads = try await connection.query("""
+        let heads = try await connection.query(try query({ """
             SELECT h.subject_id, h.seq, last.seq
               FROM audit_heads h
               LEFT JOIN LATERAL (SELECT seq, hash FROM audit_events e WHERE e.subject_id = h.subject_id
                                   ORDER BY seq DESC LIMIT 1) last ON true
-             WHERE last.hash IS DISTINCT FROM h.head_hash OR last.seq IS DISTINCT FROM h.seq
+             WHERE (last.hash IS DISTINCT FROM h.head_hash OR last.seq IS DISTINCT FROM h.seq) AND \($0)
              ORDER BY h.subject_id
-            """, logger: logger)
+            """ }, column: "h.subject_id"), logger: logger)
         for try await (subject, headSeq, lastSeq) in heads.decode((UUID, Int, Int?).self) {
             verification.subjectProblems.append(.init(
                 rowID: nil, subjectID: subject, seq: nil,
                 message: "its stored chain head (seq \(headSeq)) does not match its last audit row (seq \(lastSeq.map(String.init) ?? "none")): rows were removed or the head was changed"
             ))
         }
-        let states = try await connection.query("""
+        let states = try await connection.query(try query({ """
             SELECT i.id, i.state_name, last.to_state
               FROM instances i
               LEFT JOIN LATERAL (SELECT to_state FROM audit_events e WHERE e.subject_id = i.id
                                   ORDER BY seq DESC LIMIT 1) last ON true
-             WHERE last.to_state IS DISTINCT FROM i.state_name
+             WHERE last.to_state IS DISTINCT FROM i.state_name AND \($0)
              ORDER BY i.id
-            """, logger: logger)
+            """ }, column: "i.id"), logger: logger)
         for try await (subject, state, audited) in states.decode((UUID, String, String?).self) {
             verification.subjectProblems.append(.init(
                 rowID: nil, subjectID: subject, seq: nil,
                 message: "its current state ‘\(state)’ differs from its last audited state ‘\(audited ?? "none")’: the state was changed outside the transition path"
             ))
         }
-        let ends = try await connection.query("""
+        let ends = try await connection.query(try query({ """
             SELECT i.id, i.audit_seq, last.seq
               FROM instances i
               LEFT JOIN LATERAL (SELECT max(seq) AS seq FROM audit_events e WHERE e.subject_id = i.id) last ON true
-             WHERE i.audit_seq IS NULL OR last.seq IS DISTINCT FROM i.audit_seq
+             WHERE (i.audit_seq IS NULL OR last.seq IS DISTINCT FROM i.audit_seq) AND \($0)
              ORDER BY i.id
-            """, logger: logger)
+            """ }, column: "i.id"), logger: logger)
         for try await (subject, recorded, lastSeq) in ends.decode((UUID, Int?, Int?).self) {
             verification.subjectProblems.append(.init(
                 rowID: nil, subjectID: subject, seq: nil,

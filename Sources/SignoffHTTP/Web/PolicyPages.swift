@@ -4,7 +4,8 @@ import SignoffCore
 import SignoffStore
 
 /// 政策 (`/app/admin/policy`): the policy in force for each workflow with its version, and each
-/// machine's states and transitions as a table, with its Mermaid source, generated from the types.
+/// machine's diagram as SVG laid out on the server, its transitions as a table and its Mermaid
+/// source, all generated from the types.
 struct PolicyPages: Sendable {
     let app: WebApp
 
@@ -25,6 +26,7 @@ struct PolicyPages: Sendable {
         var policy: String
         var edges: [Edge]
         var mermaid: String
+        var svg: DiagramSVG
     }
 
     static func machine(_ diagram: StateMachineDiagram, policy: String) -> Machine {
@@ -34,7 +36,7 @@ struct PolicyPages: Sendable {
                            Edge(from: $0.from.map { labels[$0] ?? $0 } ?? "（开始）", event: $0.event, to: labels[$0.to] ?? $0.to,
                                 when: $0.guardNote ?? "")
                        },
-                       mermaid: diagram.mermaid())
+                       mermaid: diagram.mermaid(), svg: DiagramSVG(diagram))
     }
 
     func page(_ context: WebContext) async throws -> Response {

@@ -87,6 +87,9 @@ struct WebApp: Sendable {
         AccountPages(app: self).addRoutes(to: signedIn)
         DelegationPages(app: self).addRoutes(to: signedIn)
         PolicyPages(app: self).addRoutes(to: signedIn)
+        OrganisationPages(app: self).addRoutes(to: signedIn)
+        AuditPages(app: self).addRoutes(to: signedIn)
+        UserAdminPages(app: self).addRoutes(to: signedIn)
         WorkerPages(app: self).addRoutes(to: signedIn, anonymous: web)
     }
 
@@ -203,6 +206,8 @@ struct Chrome {
     /// Unread in-app notices 通知, for the navigation's badge.
     var unread: String = ""
     var hasUnread: Bool = false
+    /// Seconds after which the page reloads itself (a job's progress), also without JavaScript.
+    var refresh: String = ""
 
     static func anonymous(title: String) -> Chrome {
         Chrome(title: title, signedIn: false, userID: "", userName: "", roleNames: "", csrf: "", back: "", badge: "",

@@ -20,20 +20,24 @@ struct WebForm: Sendable {
     }
 
     /// Reads the body, refusing a form without this session's CSRF token.
-    static func read(_ request: Request, csrf: String) async throws -> WebForm {
-        let form = try await Self.read(request)
+    static func read(_ request: Request, csrf: String, maxSize: Int = Self.maxSize) async throws -> WebForm {
+        try Self.checked(try await Self.read(request, maxSize: maxSize), csrf: csrf)
+    }
+
+    /// The form, if it carries this session's CSRF token.
+    static func checked(_ form: WebForm, csrf: String) throws -> WebForm {
         guard let sent = form["csrf"], sent.utf8.count == csrf.utf8.count, Self.equal(sent, csrf) else {
             throw WebRefusal.csrf
         }
         return form
     }
 
-    static func read(_ request: Request) async throws -> WebForm {
+    static func read(_ request: Request, maxSize: Int = Self.maxSize) async throws -> WebForm {
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: Self.maxSize)
+            buffer = try await request.body.collect(upTo: maxSize)
         } catch {
-            throw SignoffError(.payloadTooLarge, "The form is larger than \(Self.maxSize / 1024) KiB.")
+            throw SignoffError(.payloadTooLarge, "The form is larger than \(maxSize / 1024) KiB.")
         }
         return WebForm(fields: Self.parse(String(buffer: buffer)))
     }

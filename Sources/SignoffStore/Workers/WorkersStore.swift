@@ -58,7 +58,7 @@ public struct WorkersStore: Sendable {
 
     /// A grid worker creates the account of a person of their grid: role `worker` at the grid,
     /// login by phone, no password until the worker activates it with the returned code.
-    public func createWorkerAccount(personID: UUID, phone: String, by actor: Actor, requestID: String?) async throws -> WorkerActivation {
+    public func createWorkerAccount(personID: UUID, phone: String, by actor: Actor, requestID: String?, reason: String? = nil) async throws -> WorkerActivation {
         try UnitRules.validatePhone(phone)
         let now = self.transitions.clock.now()
         let code = Self.activationCode()
@@ -68,7 +68,7 @@ public struct WorkersStore: Sendable {
             _ = try actor.assignment(asAnyOf: [.gridWorker, .admin], covering: person.gridPath)
             let user = try await accounts.createUser(
                 .init(username: phone, displayName: person.name, phone: phone, password: nil, personID: personID,
-                      roles: [(.worker, person.gridID)]),
+                      roles: [(.worker, person.gridID)], reason: reason),
                 by: actor, metadata: RequestMetadata(requestID: requestID), on: connection)
             let expires = now.addingTimeInterval(try self.policy().activationCodeValidity)
             try await connection.query("""
