@@ -69,6 +69,12 @@ public struct Migrator: Sendable {
     /// Applies what is missing and returns the versions applied now. Idempotent.
     @discardableResult
     public func migrate(_ database: Database) async throws -> [Int] {
+        // A batch job, not a request: a migration (or a wait for another migrator's lock) may
+        // take longer than the bounds that protect requests.
+        try await Database.$unboundedOperations.withValue(true) { try await self.migrateUnbounded(database) }
+    }
+
+    private func migrateUnbounded(_ database: Database) async throws -> [Int] {
         let logger = database.logger
         return try await database.withConnection { connection in
             try await connection.query("SELECT pg_advisory_lock(\(Self.advisoryLockKey))", logger: logger)
