@@ -89,6 +89,7 @@ let package = Package(
         .testTarget(
             name: "SignoffCoreTests",
             dependencies: ["SignoffCore"],
+            exclude: ["Fixtures"],  // the golden stored forms, read from the repository by path
             swiftSettings: swiftSettings
         ),
         .testTarget(
