@@ -48,12 +48,14 @@ struct Serve: AsyncParsableCommand {
         let demoPassword = self.demo ? try self.resolveDemoPassword() : nil
         let migrator = try Migrator.load(from: Migrator.defaultFolder())
         let policies = try PolicyCatalog.load(from: PolicyCatalog.defaultFolder())
+        let signingKeys = try SigningKeys.load(dataFolder: URL(fileURLWithPath: self.database.dataDir))
         // The service owns its private cluster: Ctrl-C stops it, also when it was found running.
         try await self.database.withEndpoint(stopOnExit: true) { endpoint in
             let database = Database(endpoint: endpoint, logger: logger)
             let limits = self.limits
             let services = SignoffServices(database: database, clock: SystemWallClock(), registry: registry, policies: policies,
-                                           notificationSettings: .fromEnvironment(), writeLimits: limits.writes)
+                                           notificationSettings: .fromEnvironment(), writeLimits: limits.writes,
+                                           signingKeys: signingKeys)
             let host = self.host
             let app = buildApplication(
                 services, host: host, port: self.port, logger: logger, limits: limits,
