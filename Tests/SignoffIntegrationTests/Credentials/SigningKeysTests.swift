@@ -4,7 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import SignoffCore
-import SignoffStore
+@testable import SignoffStore
 
 /// The township signing key in the data folder, its rotation, and the published key list.
 @Suite("The township signing key", .timeLimit(.minutes(3)))
@@ -149,6 +149,38 @@ struct SigningKeysTests {
             let forged = try SignedCredential.sign(signed.credential, with: Curve25519.Signing.PrivateKey())
             #expect(verifier.verify(forged.text, at: now) == .badSignature)
         }
+    }
+
+    @Test func theKeysCommandsListRotateAndGenerate() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var environment = ProcessInfo.processInfo.environment
+        environment[SigningKeys.environmentVariable] = nil
+        func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            try ChildProcess.run([CommandLineTests.binary] + arguments, environment: environment)
+        }
+        let listed = try run(["keys", "list", "--data-dir", folder.path])
+        #expect(listed.status == 0, "\(listed.output)")
+        let first = try SigningKeys.load(dataFolder: folder, environment: [:])
+        #expect(listed.output.contains("\(first.keyID)  "))
+        #expect(listed.output.contains("(signs now)"))
+
+        let rotated = try run(["keys", "rotate", "--data-dir", folder.path])
+        #expect(rotated.status == 0, "\(rotated.output)")
+        let second = try SigningKeys.load(dataFolder: folder, environment: [:])
+        #expect(second.keyID != first.keyID)
+        #expect(second.published.map(\.keyID) == [first.keyID, second.keyID])
+        #expect(rotated.output.contains("New signing key \(second.keyID)."))
+
+        let file = folder.appendingPathComponent("given.key")
+        let generated = try run(["keys", "generate", file.path])
+        #expect(generated.status == 0, "\(generated.output)")
+        #expect(try Self.mode(file) == 0o600)
+        let given = try SigningKeys.load(dataFolder: folder, environment: [SigningKeys.environmentVariable: file.path])
+        #expect(generated.output.contains("Wrote signing key \(given.keyID) "))
+        // A second run does not overwrite the key.
+        #expect(try run(["keys", "generate", file.path]).status != 0)
+        #expect(try SigningKeys.load(dataFolder: folder, environment: [SigningKeys.environmentVariable: file.path]).keyID == given.keyID)
     }
 
     /// The published list, read as a checkpoint reads it.
