@@ -64,17 +64,22 @@ public struct SigningKeys: Sendable {
                             now: Date = Date()) throws -> SigningKeys {
         try FileManager.default.createDirectory(at: dataFolder, withIntermediateDirectories: true)
         let key: Curve25519.Signing.PrivateKey
+        let keyFile: URL
         if let path = environment[Self.environmentVariable], !path.isEmpty {
-            key = try Self.readKey(at: URL(fileURLWithPath: path), requirePrivate: false)
+            keyFile = URL(fileURLWithPath: path)
+            key = try Self.readKey(at: keyFile, requirePrivate: false)
         } else {
-            let file = dataFolder.appendingPathComponent(Self.keyFileName)
-            if !FileManager.default.fileExists(atPath: file.path) {
+            keyFile = dataFolder.appendingPathComponent(Self.keyFileName)
+            if !FileManager.default.fileExists(atPath: keyFile.path) {
                 // Exclusive create: two processes starting at once cannot both write a key.
-                _ = try? Self.writeNewKey(Curve25519.Signing.PrivateKey(), to: file)
+                _ = try? Self.writeNewKey(Curve25519.Signing.PrivateKey(), to: keyFile)
             }
-            key = try Self.readKey(at: file, requirePrivate: true)
+            key = try Self.readKey(at: keyFile, requirePrivate: true)
         }
-        return try Self.adopt(key, dataFolder: dataFolder, now: now)
+        // A key older than its list (the list lost, or a key made before its first use) has
+        // signed since the file was written: its window opens then, not now.
+        let written = (try? FileManager.default.attributesOfItem(atPath: keyFile.path)[.modificationDate]) as? Date
+        return try Self.adopt(key, dataFolder: dataFolder, now: now, firstSigned: min(now, written ?? now))
     }
 
     /// Replaces the data folder's key by a new one; the old public key stays in the list, its
@@ -95,7 +100,7 @@ public struct SigningKeys: Sendable {
         guard rename(fresh.path, file.path) == 0 else {
             throw SignoffError(.internalError, "Could not put the new signing key in place at \(file.path): \(String(cString: strerror(errno))).")
         }
-        return try Self.adopt(key, dataFolder: dataFolder, now: now)
+        return try Self.adopt(key, dataFolder: dataFolder, now: now, firstSigned: now)
     }
 
     /// Generates a key file for `SIGNOFF_SIGNING_KEY_FILE` (mode 0600); fails if the file exists.
@@ -105,8 +110,10 @@ public struct SigningKeys: Sendable {
         return CredentialKey.keyID(of: key.publicKey)
     }
 
-    /// The list with `key` in it as the current key.
-    private static func adopt(_ key: Curve25519.Signing.PrivateKey, dataFolder: URL, now: Date) throws -> SigningKeys {
+    /// The list with `key` in it as the current key. A key new to a list that has none opens
+    /// its window at `firstSigned`; one that replaces another opens it at `now`, when the other's closes.
+    private static func adopt(_ key: Curve25519.Signing.PrivateKey, dataFolder: URL, now: Date,
+                              firstSigned: Date) throws -> SigningKeys {
         let listFile = dataFolder.appendingPathComponent(Self.listFileName)
         var list = try Self.readList(at: listFile)
         let keyID = CredentialKey.keyID(of: key.publicKey)
@@ -118,7 +125,7 @@ public struct SigningKeys: Sendable {
             for index in list.indices where list[index].notAfter == nil {
                 list[index].notAfter = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
             }
-            list.append(CredentialKey(publicKey: key.publicKey, notBefore: now))
+            list.append(CredentialKey(publicKey: key.publicKey, notBefore: list.isEmpty ? firstSigned : now))
             try Self.writeList(list, to: listFile)
         }
         return SigningKeys(current: key, published: list)

@@ -75,6 +75,7 @@ struct Serve: AsyncParsableCommand {
                 onServerRunning: { port, banner in
                     // Written unbuffered, so the banner reaches a log file at once.
                     let lines = ["Signoff is listening on http://\(host):\(port)  (database \(endpoint.host):\(endpoint.port)/\(endpoint.database))"]
+                        + ["Credentials are signed with key \(signingKeys.keyID) (public keys: GET /.well-known/signoff-keys)."]
                         + banner + ["Try: curl http://\(host):\(port)/ready"]
                     FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
                 }

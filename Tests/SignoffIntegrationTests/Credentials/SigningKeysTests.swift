@@ -39,6 +39,22 @@ struct SigningKeysTests {
         #expect(CredentialKey.keyID(of: try Curve25519.Signing.PublicKey(rawRepresentation: raw)) == first.keyID)
     }
 
+    @Test func aLostKeyListIsRebuiltWithoutInvalidatingWhatTheKeySigned() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let keys = try SigningKeys.load(dataFolder: folder, environment: [:], now: Date())
+        let issued = Date()
+        let signed = try keys.sign(kind: .vehiclePass, number: "通行证-2020-0000000B", subject: "川W22222", scope: "联合苗族乡",
+                                   issuedAt: issued, validFrom: issued, validUntil: issued.addingTimeInterval(86400))
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(SigningKeys.listFileName))
+        let later = issued.addingTimeInterval(3600)
+        let rebuilt = try SigningKeys.load(dataFolder: folder, environment: [:], now: later)
+        #expect(rebuilt.keyID == keys.keyID)
+        // The window opens when the key file was written, not at the rebuild.
+        #expect(try #require(rebuilt.published.first).notBefore <= signed.credential.issuedAt)
+        #expect(rebuilt.verifier().verify(signed.text, at: later) == .valid(signed.credential))
+    }
+
     @Test func aKeyFileOthersMayReadIsRefused() throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
