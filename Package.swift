@@ -33,6 +33,8 @@ let package = Package(
             name: "SignoffCore",
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
+                // Ed25519 and SHA-256 for signed credentials and the audit Merkle root (pure functions, no I/O).
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -88,7 +90,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SignoffCoreTests",
-            dependencies: ["SignoffCore"],
+            dependencies: ["SignoffCore", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Fixtures"],  // the golden stored forms, read from the repository by path
             swiftSettings: swiftSettings
         ),

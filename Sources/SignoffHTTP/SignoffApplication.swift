@@ -29,13 +29,17 @@ public struct SignoffServices: Sendable {
     public let notificationWorker: NotificationWorker
     /// Rate limits on writes per account and per client address, shared by all instances.
     public let writeLimiter: WriteLimiter
+    /// The township key that signs credentials, and the public keys published for checking them.
+    public let signingKeys: SigningKeys
 
     /// `policies` defaults to the `workflows/` folder, read when first needed; `serve` loads it before listening.
     public init(database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(),
                 registry: PrometheusCollectorRegistry = .init(), policies: PolicyCatalog = PolicyCatalog(),
                 notificationSettings: NotificationSettings = .init(), timers: TimerStore? = nil,
-                writeLimits: WriteLimits = .init()) {
+                writeLimits: WriteLimits = .init(), signingKeys: SigningKeys? = nil) {
         self.database = database
+        // Without a data folder (tests, a router built to list its routes) the key lives in memory.
+        self.signingKeys = signingKeys ?? .ephemeral(now: clock.now())
         self.transitions = TransitionStore(database: database, clock: clock)
         self.accounts = AccountStore(transitions: self.transitions, settings: accountSettings)
         self.organisation = OrganisationStore(database: database)
@@ -82,6 +86,7 @@ public func buildRouter(_ services: SignoffServices, maxConcurrentRequests: Int 
         skip: { WebApp.isWebPath($0) }))
 
     SystemController(database: services.database, registry: services.registry).addRoutes(to: router)
+    SigningKeysController(keys: services.signingKeys).addRoutes(to: router)
     let authenticated = router.group(context: AuthenticatedContext.self)
     AuthController(accounts: services.accounts).addRoutes(to: router, authenticated: authenticated)
     UnitsController(organisation: services.organisation, transitions: services.transitions).addRoutes(to: authenticated)

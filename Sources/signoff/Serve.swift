@@ -48,12 +48,14 @@ struct Serve: AsyncParsableCommand {
         let demoPassword = self.demo ? try self.resolveDemoPassword() : nil
         let migrator = try Migrator.load(from: Migrator.defaultFolder())
         let policies = try PolicyCatalog.load(from: PolicyCatalog.defaultFolder())
+        let signingKeys = try SigningKeys.load(dataFolder: URL(fileURLWithPath: self.database.dataDir))
         // The service owns its private cluster: Ctrl-C stops it, also when it was found running.
         try await self.database.withEndpoint(stopOnExit: true) { endpoint in
             let database = Database(endpoint: endpoint, logger: logger)
             let limits = self.limits
             let services = SignoffServices(database: database, clock: SystemWallClock(), registry: registry, policies: policies,
-                                           notificationSettings: .fromEnvironment(), writeLimits: limits.writes)
+                                           notificationSettings: .fromEnvironment(), writeLimits: limits.writes,
+                                           signingKeys: signingKeys)
             let host = self.host
             let app = buildApplication(
                 services, host: host, port: self.port, logger: logger, limits: limits,
@@ -73,6 +75,7 @@ struct Serve: AsyncParsableCommand {
                 onServerRunning: { port, banner in
                     // Written unbuffered, so the banner reaches a log file at once.
                     let lines = ["Signoff is listening on http://\(host):\(port)  (database \(endpoint.host):\(endpoint.port)/\(endpoint.database))"]
+                        + ["Credentials are signed with key \(signingKeys.keyID) (public keys: GET /.well-known/signoff-keys)."]
                         + banner + ["Try: curl http://\(host):\(port)/ready"]
                     FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
                 }

@@ -16,7 +16,7 @@ struct Signoff: AsyncParsableCommand {
               SIGNOFF_SCHEMA_DIR  the schema/ migrations folder (default: found above the working directory)
               SIGNOFF_LOG_LEVEL   trace, debug, info (default), notice, warning, error
             """,
-        subcommands: [Serve.self, Migrate.self, UnitCommand.self, UserCommand.self, AuditCommand.self, ReportCommand.self, DemoCommand.self, BenchCommand.self]
+        subcommands: [Serve.self, Migrate.self, UnitCommand.self, UserCommand.self, AuditCommand.self, ReportCommand.self, DemoCommand.self, BenchCommand.self, KeysCommand.self]
     )
 
     /// Runs the command; a `SignoffError` is reported by its sentence, not its type.

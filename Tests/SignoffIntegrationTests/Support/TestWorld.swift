@@ -99,6 +99,7 @@ struct TestWorld: Sendable {
         notificationSettings: NotificationSettings = .init(),
         writeLimits: WriteLimits = .init(),
         live: Bool = false,
+        signingKeys: SigningKeys? = nil,
         _ body: @Sendable (TestWorld, any TestClientProtocol) async throws -> Result
     ) async throws -> Result {
         let endpoint = try await TestCluster.shared.freshDatabase()
@@ -107,7 +108,8 @@ struct TestWorld: Sendable {
         return try await Database.with(endpoint: endpoint, maxConnections: 6, limits: limits, logger: TestCluster.logger) { database in
             let clock = ManualClock(Self.start)
             let services = SignoffServices(database: database, clock: clock, accountSettings: Self.accountSettings(),
-                                           notificationSettings: notificationSettings, writeLimits: writeLimits)
+                                           notificationSettings: notificationSettings, writeLimits: writeLimits,
+                                           signingKeys: signingKeys)
             let town = try await TestTownship.seed(services)
             let world = TestWorld(services: services, clock: clock, town: town, endpoint: endpoint)
             let app = Application(router: buildRouter(services), logger: TestCluster.logger)
