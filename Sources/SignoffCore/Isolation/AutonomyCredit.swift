@@ -76,7 +76,7 @@ public enum AutonomyCreditLedger {
         _ request: Request, policy: IsolationPolicy, id: UUID, by actor: Actor, at now: Date
     ) throws(SignoffError) -> AutonomyCredit {
         _ = try actor.assignment(as: .gridWorker, covering: request.gridPath)
-        let note = try VehicleFormat.required(request.note, field: "note", what: "What the household did", limit: 1_000)
+        let note = try DomainFormat.required(request.note, field: "note", what: "What the household did", limit: 1_000)
         return AutonomyCredit(
             id: id, householdID: request.householdID, personID: request.personID, gridPath: request.gridPath,
             kind: request.kind, points: policy.points(for: request.kind), note: note, recordedAt: now,

@@ -48,7 +48,7 @@ public struct InfractionEntry: Sendable, Codable, Hashable, Identifiable {
             "points": .int(self.points), "note": self.note.map(JSONValue.string) ?? .null,
             "person_id": self.personID.map { .string($0.uuidString) } ?? .null,
             "source_key": self.sourceKey.map(JSONValue.string) ?? .null,
-            "recorded_at": .string(VehicleFormat.timestamp(self.recordedAt)), "recorded_by": .string(self.recordedByName),
+            "recorded_at": .string(DomainFormat.timestamp(self.recordedAt)), "recorded_by": .string(self.recordedByName),
         ]
     }
 

@@ -42,7 +42,7 @@ public enum InfractionLedger {
                 "kind",
                 "‘\(request.kind.rawValue)’ (\(request.kind.chineseName)) is scored by the vehicle workflow itself; record the violation or the key decline there.")
         }
-        let note = try VehicleFormat.optional(request.note, field: "note", what: "The note", limit: 1_000)
+        let note = try DomainFormat.optional(request.note, field: "note", what: "The note", limit: 1_000)
         return InfractionEntry(
             id: id, householdID: request.householdID, personID: request.personID, gridPath: request.gridPath,
             kind: request.kind, points: policy.points(for: request.kind), note: note, sourceKey: nil, recordedAt: now,

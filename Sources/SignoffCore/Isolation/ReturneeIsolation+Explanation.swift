@@ -28,8 +28,8 @@ extension ReturneeIsolation {
                 "from_city": self.fromCity.map(JSONValue.string) ?? .null, "entries": .array(self.entries.map(\.json)),
                 "total": .int(self.total), "threshold": .int(self.threshold),
                 "self_paid": .bool(self.placement == .centralSelfPaid), "designated_site": .bool(self.placement.isCentral),
-                "decided_at": .string(VehicleFormat.timestamp(self.decidedAt)),
-                "isolation_ends_at": .string(VehicleFormat.timestamp(self.isolationEndsAt)),
+                "decided_at": .string(DomainFormat.timestamp(self.decidedAt)),
+                "isolation_ends_at": .string(DomainFormat.timestamp(self.isolationEndsAt)),
                 "policy_version": .string(self.policyVersion), "summary": .string(self.summary),
             ]
         }

@@ -113,17 +113,17 @@ extension ReturneeIsolation {
             }
         }
         var payload: [String: JSONValue] = [
-            "celsius": .double(celsius), "taken_at": .string(VehicleFormat.timestamp(takenAt)), "fever": .bool(fever),
+            "celsius": .double(celsius), "taken_at": .string(DomainFormat.timestamp(takenAt)), "fever": .bool(fever),
         ]
-        if let due = self.nextReadingDue { payload["next_reading_due"] = .string(VehicleFormat.timestamp(due)) }
-        if let open = self.openFever { payload["fever_raised_at"] = .string(VehicleFormat.timestamp(open.raisedAt)) }
+        if let due = self.nextReadingDue { payload["next_reading_due"] = .string(DomainFormat.timestamp(due)) }
+        if let open = self.openFever { payload["fever_raised_at"] = .string(DomainFormat.timestamp(open.raisedAt)) }
         return Effect(event: "record_temperature", actingAs: acting, payload: payload)
     }
 
     /// The health centre closes the open fever report, saying what it did.
     public mutating func handleFever(note: String, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(as: .healthOfficer, covering: self.gridPath)
-        let note = try VehicleFormat.required(note, field: "note", what: "What the health centre did 处置情况", limit: 1_000)
+        let note = try DomainFormat.required(note, field: "note", what: "What the health centre did 处置情况", limit: 1_000)
         guard let index = self.feverReports.indices.last, self.feverReports[index].isOpen else {
             throw SignoffError(.invalidTransition, "没有待处置的发热报告。There is no open fever report to handle.",
                                extra: ["state": .string(self.stateName), "event": "handle_fever"])
@@ -134,7 +134,7 @@ extension ReturneeIsolation {
         self.feverReports[index].note = note
         let report = self.feverReports[index]
         return Effect(event: "handle_fever", actingAs: acting,
-                      payload: ["raised_at": .string(VehicleFormat.timestamp(report.raisedAt)),
+                      payload: ["raised_at": .string(DomainFormat.timestamp(report.raisedAt)),
                                 "highest_celsius": .double(report.highestCelsius),
                                 "fever_readings": .int(report.feverReadings), "note": .string(note)])
     }

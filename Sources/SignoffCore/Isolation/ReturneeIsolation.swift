@@ -128,7 +128,7 @@ public struct ReturneeIsolation: AuditedMachine {
     public var rule: Rule { self.keyArea == nil ? .points : .keyArea }
     public var infractionTotal: Int { InfractionLedger.total(of: self.entries) }
     public var isSelfPaid: Bool { self.placement == .centralSelfPaid }
-    public var isolationEndsAt: Date { self.periodStartedAt.addingTimeInterval(VehicleFormat.days(self.isolationDays)) }
+    public var isolationEndsAt: Date { self.periodStartedAt.addingTimeInterval(DomainFormat.days(self.isolationDays)) }
 
     public var projection: Projection {
         let fever = self.openFever
@@ -148,12 +148,12 @@ public struct ReturneeIsolation: AuditedMachine {
 
     public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(as: .gridWorker, covering: start.gridPath)
-        let province = try VehicleFormat.required(start.fromProvince, field: "from_province",
+        let province = try DomainFormat.required(start.fromProvince, field: "from_province",
                                                   what: "The province returned from 来自省份", limit: 50)
-        let city = try VehicleFormat.optional(start.fromCity, field: "from_city", what: "The city returned from 来自城市", limit: 50)
+        let city = try DomainFormat.optional(start.fromCity, field: "from_city", what: "The city returned from 来自城市", limit: 50)
         guard start.arrivedAt <= now else {
             throw SignoffError.invalidValue(
-                "arrived_at", "返乡日期不能晚于登记时间。The arrival \(VehicleFormat.timestamp(start.arrivedAt)) is after the registration.")
+                "arrived_at", "返乡日期不能晚于登记时间。The arrival \(DomainFormat.timestamp(start.arrivedAt)) is after the registration.")
         }
         guard start.householdInfractions.allSatisfy({ $0.householdID == start.householdID }) else {
             throw SignoffError.invalidValue("household_infractions", "Every infraction entry must belong to the returnee's household.")
@@ -173,9 +173,9 @@ public struct ReturneeIsolation: AuditedMachine {
             periodStartedAt: counting)
         var payload: [String: JSONValue] = [
             "person_id": .string(start.personID.uuidString), "household_id": .string(start.householdID.uuidString),
-            "from_province": .string(province), "arrived_at": .string(VehicleFormat.timestamp(start.arrivedAt)),
+            "from_province": .string(province), "arrived_at": .string(DomainFormat.timestamp(start.arrivedAt)),
             "placement": .string(placement.rawValue),
-            "isolation_ends_at": .string(VehicleFormat.timestamp(machine.isolationEndsAt)),
+            "isolation_ends_at": .string(DomainFormat.timestamp(machine.isolationEndsAt)),
             "decision": machine.explanation.json,
         ]
         if let city { payload["from_city"] = .string(city) }
@@ -217,7 +217,7 @@ public struct ReturneeIsolation: AuditedMachine {
             self.movedToCentralAt = now
             if self.centralPeriodStart == .moveToCentral { self.periodStartedAt = now }
             payload["moved_to"] = .string(self.placement.rawValue)
-            payload["isolation_ends_at"] = .string(VehicleFormat.timestamp(self.isolationEndsAt))
+            payload["isolation_ends_at"] = .string(DomainFormat.timestamp(self.isolationEndsAt))
             payload["decision"] = self.explanation.json
         }
         return Effect(event: "record_infraction", actingAs: acting, payload: payload)
@@ -225,17 +225,17 @@ public struct ReturneeIsolation: AuditedMachine {
 
     public mutating func release(note: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(asAnyOf: Self.carerRoles, covering: self.gridPath)
-        let note = try VehicleFormat.optional(note, field: "note", what: "The note", limit: 1_000)
+        let note = try DomainFormat.optional(note, field: "note", what: "The note", limit: 1_000)
         guard self.isIsolating else { throw .invalidTransition("release", from: self.stateName) }
         if let fever = self.openFever {
             throw SignoffError(
                 .invalidTransition,
-                "发热报告尚未处置, 不能解除隔离。The fever report of \(VehicleFormat.timestamp(fever.raisedAt)) must be handled by the health centre 卫生院 before release.",
+                "发热报告尚未处置, 不能解除隔离。The fever report of \(DomainFormat.timestamp(fever.raisedAt)) must be handled by the health centre 卫生院 before release.",
                 extra: ["state": .string(self.stateName), "event": "release", "requires": "fever_handled"])
         }
         let ends = self.isolationEndsAt
         guard now >= ends else {
-            let text = VehicleFormat.timestamp(ends)
+            let text = DomainFormat.timestamp(ends)
             throw SignoffError(
                 .clearanceNotReached,
                 "隔离期未满, \(Self.chinaTime(ends)) (北京时间) 起方可解除。The isolation period ends at \(text); release is possible from then.",
@@ -246,7 +246,7 @@ public struct ReturneeIsolation: AuditedMachine {
         self.releasedBy = actor.userID
         self.releaseNote = note
         var payload: [String: JSONValue] = [
-            "placement": .string(placement.rawValue), "isolation_ends_at": .string(VehicleFormat.timestamp(ends)),
+            "placement": .string(placement.rawValue), "isolation_ends_at": .string(DomainFormat.timestamp(ends)),
             "readings": .int(self.readings.count),
         ]
         if let note { payload["note"] = .string(note) }
@@ -256,7 +256,7 @@ public struct ReturneeIsolation: AuditedMachine {
     /// A time as the township reads it, such as "2020-02-24 08:00".
     static func chinaTime(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = VehicleFormat.chinaTime
+        calendar.timeZone = DomainFormat.chinaTime
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
         return String(format: "%04d-%02d-%02d %02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0,
                       parts.hour ?? 0, parts.minute ?? 0)

@@ -136,7 +136,7 @@ extension ReturneeIsolation {
             key: "isolation.fever:\(self.returneeID.uuidString):\(self.readings.count)",
             payload: [
                 "person_id": .string(self.personID.uuidString), "celsius": .double(reading.celsius),
-                "taken_at": .string(VehicleFormat.timestamp(reading.takenAt)),
+                "taken_at": .string(DomainFormat.timestamp(reading.takenAt)),
             ])]
     }
 }
@@ -158,7 +158,7 @@ extension CertificateRequest {
             name: "certificate.issued", key: "certificate.issued:\(self.requestID.uuidString)",
             payload: [
                 "person_ids": .array([.string(self.personID.uuidString)]), "certificate_number": .string(number),
-                "valid_until": .string(VehicleFormat.timestamp(until)),
+                "valid_until": .string(DomainFormat.timestamp(until)),
             ])]
     }
 }
@@ -173,7 +173,7 @@ extension TransportTrip {
             payload: [
                 "person_ids": .array(self.workers.map { .string($0.personID.uuidString) }),
                 "plate": .string(self.vehiclePlate),
-                "departure": .string(VehicleFormat.timestamp(self.departureDate)),
+                "departure": .string(DomainFormat.timestamp(self.departureDate)),
             ])]
     }
 }

@@ -96,10 +96,10 @@ public struct AgriculturalPass: AuditedMachine {
 
     public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(as: .gridWorker, covering: start.gridPath)
-        let vehicle = try VehicleFormat.required(start.vehicleDescription, field: "vehicle", what: "The farm vehicle")
-        let plate = try VehicleFormat.optional(start.plate, field: "plate", what: "The plate", limit: 32)
-        let purpose = try VehicleFormat.required(start.purpose, field: "purpose", what: "The purpose 用途", limit: 500)
-        let route = try VehicleFormat.required(start.route, field: "route", what: "The route 路线", limit: 500)
+        let vehicle = try DomainFormat.required(start.vehicleDescription, field: "vehicle", what: "The farm vehicle")
+        let plate = try DomainFormat.optional(start.plate, field: "plate", what: "The plate", limit: 32)
+        let purpose = try DomainFormat.required(start.purpose, field: "purpose", what: "The purpose 用途", limit: 500)
+        let route = try DomainFormat.required(start.route, field: "route", what: "The route 路线", limit: 500)
         let pass = AgriculturalPass(
             state: .requested, passID: id, householdID: start.householdID, gridPath: start.gridPath,
             vehicleDescription: vehicle, plate: plate, purpose: purpose, route: route, policyVersion: start.policy.version,
@@ -122,15 +122,15 @@ public struct AgriculturalPass: AuditedMachine {
 
     public mutating func issue(serialNumber: String, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
         let acting = try self.secretary(actor)
-        let serial = try VehicleFormat.required(serialNumber, field: "serial_number", what: "The serial number", limit: 64)
+        let serial = try DomainFormat.required(serialNumber, field: "serial_number", what: "The serial number", limit: 64)
         guard self.state == .requested else { throw .invalidTransition("issue", from: self.stateName) }
-        let until = now.addingTimeInterval(VehicleFormat.days(self.validityDays))
+        let until = now.addingTimeInterval(DomainFormat.days(self.validityDays))
         self.state = .issued
         self.serialNumber = serial
         self.issuedAt = now
         self.validUntil = until
         return Effect(event: "issue", actingAs: acting,
-                      payload: ["serial_number": .string(serial), "valid_until": .string(VehicleFormat.timestamp(until))])
+                      payload: ["serial_number": .string(serial), "valid_until": .string(DomainFormat.timestamp(until))])
     }
 
     public mutating func refuse(reason: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {

@@ -200,7 +200,7 @@ public struct Delegation: AuditedMachine {
             throw SignoffError(.delegationInactive, "Delegation #\(self.number) has already ended.",
                                extra: ["delegation_number": .int(self.number)])
         }
-        let reason = try VehicleFormat.optional(reason, field: "reason", what: "The reason", limit: 500)
+        let reason = try DomainFormat.optional(reason, field: "reason", what: "The reason", limit: 500)
         self.state = .revoked
         self.revokedBy = Person(userID: actor.userID, name: actor.displayName)
         self.revokedAt = now
@@ -213,8 +213,8 @@ public struct Delegation: AuditedMachine {
             "delegation_number": .int(self.number), "delegator_id": .string(self.delegator.userID.uuidString),
             "delegator_name": .string(self.delegator.name), "delegate_id": .string(self.delegate.userID.uuidString),
             "delegate_name": .string(self.delegate.name), "role": .string(self.role.rawValue),
-            "unit_path": .string(self.unitPath.description), "from": .string(VehicleFormat.timestamp(self.from)),
-            "until": .string(VehicleFormat.timestamp(self.until)),
+            "unit_path": .string(self.unitPath.description), "from": .string(DomainFormat.timestamp(self.from)),
+            "until": .string(DomainFormat.timestamp(self.until)),
         ]
     }
 

@@ -150,7 +150,7 @@ public struct KeyCustody: AuditedMachine {
             let effect = try custody.putInCustody(deposit, acting: acting, by: actor, at: now)
             return (custody, effect)
         case .decline(let note):
-            let note = try VehicleFormat.optional(note, field: "note", what: "The note", limit: 1_000)
+            let note = try DomainFormat.optional(note, field: "note", what: "The note", limit: 1_000)
             custody.history.append(Movement(kind: .decline, at: now, byUserID: actor.userID, byName: actor.displayName,
                                             note: note))
             let event = DomainEvent(
@@ -161,7 +161,7 @@ public struct KeyCustody: AuditedMachine {
                     "custody_id": .string(id.uuidString), "vehicle_id": .string(start.vehicleID.uuidString),
                     "pledge_id": .string(start.pledgeID.uuidString), "household_id": .string(start.householdID.uuidString),
                     "person_id": .string(start.ownerPersonID.uuidString), "grid_path": .string(start.gridPath.description),
-                    "at": .string(VehicleFormat.timestamp(now)),
+                    "at": .string(DomainFormat.timestamp(now)),
                 ])
             var payload: [String: JSONValue] = ["vehicle_id": .string(start.vehicleID.uuidString)]
             if let note { payload["note"] = .string(note) }
@@ -196,9 +196,9 @@ public struct KeyCustody: AuditedMachine {
         guard to != from else {
             throw SignoffError.invalidValue("custodian", "The key is already with \(from.name); name another custodian.")
         }
-        let place = try VehicleFormat.optional(storagePlace, field: "storage_place", what: "The storage place")
+        let place = try DomainFormat.optional(storagePlace, field: "storage_place", what: "The storage place")
             ?? self.storagePlace
-        let receipt = try VehicleFormat.optional(receiptNumber, field: "receipt_number", what: "The receipt number", limit: 64)
+        let receipt = try DomainFormat.optional(receiptNumber, field: "receipt_number", what: "The receipt number", limit: 64)
             ?? self.receiptNumber
         self.custodian = to
         self.storagePlace = place
@@ -237,8 +237,8 @@ public struct KeyCustody: AuditedMachine {
         _ deposit: Deposit, acting: RoleAssignment, by actor: Actor, at now: Date
     ) throws(SignoffError) -> Effect {
         let custodian = try Self.validated(deposit.custodian)
-        let receipt = try VehicleFormat.required(deposit.receiptNumber, field: "receipt_number", what: "The receipt number 收据编号", limit: 64)
-        let place = try VehicleFormat.required(deposit.storagePlace, field: "storage_place", what: "The storage place 存放地点")
+        let receipt = try DomainFormat.required(deposit.receiptNumber, field: "receipt_number", what: "The receipt number 收据编号", limit: 64)
+        let place = try DomainFormat.required(deposit.storagePlace, field: "storage_place", what: "The storage place 存放地点")
         self.state = .held
         self.custodian = custodian
         self.receiptNumber = receipt
@@ -252,7 +252,7 @@ public struct KeyCustody: AuditedMachine {
 
     private static func validated(_ custodian: Custodian) throws(SignoffError) -> Custodian {
         Custodian(userID: custodian.userID,
-                  name: try VehicleFormat.required(custodian.name, field: "custodian", what: "The custodian's name", limit: 100))
+                  name: try DomainFormat.required(custodian.name, field: "custodian", what: "The custodian's name", limit: 100))
     }
 
     private init(state: State, custodyID: UUID, vehicleID: UUID, pledgeID: UUID, ownerPersonID: UUID, householdID: UUID,

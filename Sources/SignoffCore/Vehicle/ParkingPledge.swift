@@ -110,7 +110,7 @@ public struct ParkingPledge: AuditedMachine {
     public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(as: .gridWorker, covering: start.gridPath)
         let plate = try LicensePlate(start.plate)
-        let place = try VehicleFormat.required(start.parkingPlace, field: "parking_place", what: "The parking place 停放地点")
+        let place = try DomainFormat.required(start.parkingPlace, field: "parking_place", what: "The parking place 停放地点")
         let due = now.addingTimeInterval(start.policy.clearancePeriod)
         let pledge = ParkingPledge(
             state: .parked, pledgeID: id, vehicleID: start.vehicleID, plate: plate, ownerPersonID: start.ownerPersonID,
@@ -122,7 +122,7 @@ public struct ParkingPledge: AuditedMachine {
             "vehicle_id": .string(start.vehicleID.uuidString), "plate": .string(plate.text),
             "owner_person_id": .string(start.ownerPersonID.uuidString),
             "household_id": .string(start.householdID.uuidString), "parking_place": .string(place),
-            "clearance_due_at": .string(VehicleFormat.timestamp(due)),
+            "clearance_due_at": .string(DomainFormat.timestamp(due)),
         ]
         return (pledge, Effect(event: "register", actingAs: acting, payload: payload))
     }
@@ -136,12 +136,12 @@ public struct ParkingPledge: AuditedMachine {
 
     public mutating func recordViolation(note: String, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(as: .gridWorker, covering: self.gridPath)
-        let note = try VehicleFormat.required(note, field: "note", what: "The violation note", limit: 1_000)
+        let note = try DomainFormat.required(note, field: "note", what: "The violation note", limit: 1_000)
         guard self.state == .parked else { throw .invalidTransition("record_violation", from: self.stateName) }
         let before = self.clearanceDueAt
         if self.violationRestartsClock {
             self.clockStartedAt = now
-            self.clearanceDueAt = now.addingTimeInterval(VehicleFormat.days(self.clearanceDays))
+            self.clearanceDueAt = now.addingTimeInterval(DomainFormat.days(self.clearanceDays))
         }
         let violation = Violation(
             number: self.violations.count + 1, at: now, note: note, recordedBy: actor.userID,
@@ -155,14 +155,14 @@ public struct ParkingPledge: AuditedMachine {
                 "pledge_id": .string(self.pledgeID.uuidString), "vehicle_id": .string(self.vehicleID.uuidString),
                 "plate": .string(self.plate.text), "household_id": .string(self.householdID.uuidString),
                 "person_id": .string(self.ownerPersonID.uuidString), "grid_path": .string(self.gridPath.description),
-                "at": .string(VehicleFormat.timestamp(now)), "number": .int(violation.number), "note": .string(note),
+                "at": .string(DomainFormat.timestamp(now)), "number": .int(violation.number), "note": .string(note),
             ])
         return Effect(
             event: "record_violation", actingAs: acting,
             payload: [
                 "number": .int(violation.number), "note": .string(note),
                 "clock_restarted": .bool(self.violationRestartsClock),
-                "clearance_due_at": .string(VehicleFormat.timestamp(self.clearanceDueAt)),
+                "clearance_due_at": .string(DomainFormat.timestamp(self.clearanceDueAt)),
             ],
             emitted: [event])
     }

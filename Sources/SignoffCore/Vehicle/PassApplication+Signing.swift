@@ -30,21 +30,21 @@ extension PassApplication {
             return Effect(event: "sign", actingAs: acting, payload: payload)
         }
         let number = Self.passNumber(applicationID: self.applicationID, effectiveAt: now)
-        let until = now.addingTimeInterval(VehicleFormat.days(self.passValidityDays))
+        let until = now.addingTimeInterval(DomainFormat.days(self.passValidityDays))
         self.state = .effective
         self.passNumber = number
         self.effectiveFrom = now
         self.effectiveUntil = until
         payload["pass_number"] = .string(number)
-        payload["effective_until"] = .string(VehicleFormat.timestamp(until))
+        payload["effective_until"] = .string(DomainFormat.timestamp(until))
         let event = DomainEvent(
             name: Self.effectiveEvent,
             key: "\(Self.effectiveEvent):\(self.applicationID.uuidString)",
             payload: [
                 "application_id": .string(self.applicationID.uuidString), "vehicle_id": .string(self.vehicleID.uuidString),
                 "pledge_id": .string(self.pledgeID.uuidString), "plate": .string(self.plate.text),
-                "pass_number": .string(number), "effective_from": .string(VehicleFormat.timestamp(now)),
-                "effective_until": .string(VehicleFormat.timestamp(until)),
+                "pass_number": .string(number), "effective_from": .string(DomainFormat.timestamp(now)),
+                "effective_until": .string(DomainFormat.timestamp(until)),
             ])
         return Effect(event: "sign", actingAs: acting, payload: payload, emitted: [event])
     }
@@ -84,8 +84,8 @@ extension PassApplication {
             throw self.outOfOrder(pending, detail: "You asked to reassign level \(level).")
         }
         guard now >= due else {
-            throw SignoffError(.notOverdue, "Level \(pending.level) is not overdue yet (its limit ends \(VehicleFormat.timestamp(due))); only an overdue level can be reassigned.",
-                               extra: ["due_at": .string(VehicleFormat.timestamp(due)), "pending_level": .int(pending.level)])
+            throw SignoffError(.notOverdue, "Level \(pending.level) is not overdue yet (its limit ends \(DomainFormat.timestamp(due))); only an overdue level can be reassigned.",
+                               extra: ["due_at": .string(DomainFormat.timestamp(due)), "pending_level": .int(pending.level)])
         }
         let reason = try requireReason(reason)
         guard reason.count <= 500 else { throw SignoffError.invalidValue("reason", "The reason is longer than 500 characters.") }
@@ -132,7 +132,7 @@ extension PassApplication {
     /// from the store; the id is random, so numbers do not reveal how many passes exist.
     public static func passNumber(applicationID: UUID, effectiveAt date: Date) -> String {
         let short = applicationID.uuidString.replacingOccurrences(of: "-", with: "").prefix(8).uppercased()
-        return "通行证-\(VehicleFormat.year(date))-\(short)"
+        return "通行证-\(DomainFormat.year(date))-\(short)"
     }
 
     /// The pending level and the assignment under which `actor` may act there.
@@ -194,7 +194,7 @@ extension PassApplication {
         }
         guard grant.active, grant.from <= now, now < grant.until else {
             throw SignoffError(.delegationInactive,
-                               "Delegation #\(grant.number) is not in force now (\(VehicleFormat.timestamp(grant.from)) to \(VehicleFormat.timestamp(grant.until))\(grant.active ? "" : ", revoked")).",
+                               "Delegation #\(grant.number) is not in force now (\(DomainFormat.timestamp(grant.from)) to \(DomainFormat.timestamp(grant.until))\(grant.active ? "" : ", revoked")).",
                                extra: number)
         }
         guard grant.role == pending.role, grant.unitPath.contains(gridPath) else {

@@ -276,7 +276,7 @@ public struct PassApplication: AuditedMachine {
         guard self.state == .rejected else { throw .invalidTransition("resubmit", from: self.stateName) }
         // A violation since the first filing may have restarted the clock.
         try Self.requireClearance(due: clearanceDueAt, at: now)
-        let note = try VehicleFormat.optional(note, field: "note", what: "The note", limit: 1_000)
+        let note = try DomainFormat.optional(note, field: "note", what: "The note", limit: 1_000)
         let number = self.rounds.count + 1
         self.rounds.append(Round(number: number, startedAt: now, startedBy: actor.userID, startedByName: actor.displayName,
                                  note: note, signatures: [], rejection: nil))
@@ -293,7 +293,7 @@ public struct PassApplication: AuditedMachine {
         guard self.state == .pending || self.state == .rejected else {
             throw .invalidTransition("withdraw", from: self.stateName)
         }
-        let reason = try VehicleFormat.optional(reason, field: "reason", what: "The reason", limit: 1_000)
+        let reason = try DomainFormat.optional(reason, field: "reason", what: "The reason", limit: 1_000)
         self.state = .withdrawn
         self.closedReason = reason
         return Effect(event: "withdraw", actingAs: acting, reason: reason, payload: ["round": .int(self.rounds.count)])
@@ -308,7 +308,7 @@ public struct PassApplication: AuditedMachine {
 
     static func requireClearance(due: Date, at now: Date) throws(SignoffError) {
         guard now >= due else {
-            let text = VehicleFormat.timestamp(due)
+            let text = DomainFormat.timestamp(due)
             throw SignoffError(
                 .clearanceNotReached,
                 "The vehicle has not been parked long enough; a travel pass 通行证 may be applied for from \(text).",

@@ -129,9 +129,9 @@ public struct CertificateRequest: AuditedMachine {
 
     public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try Self.requester(actor, personID: start.personID, gridPath: start.gridPath)
-        let province = try VehicleFormat.required(start.destination.province, field: "destination_province", what: "The destination province 目的地省份", limit: 50)
-        let city = try VehicleFormat.required(start.destination.city, field: "destination_city", what: "The destination city 目的地城市", limit: 50)
-        let employer = try VehicleFormat.optional(start.destination.employer, field: "employer", what: "The employer 用工单位", limit: 200)
+        let province = try DomainFormat.required(start.destination.province, field: "destination_province", what: "The destination province 目的地省份", limit: 50)
+        let city = try DomainFormat.required(start.destination.city, field: "destination_city", what: "The destination city 目的地城市", limit: 50)
+        let employer = try DomainFormat.optional(start.destination.employer, field: "employer", what: "The employer 用工单位", limit: 200)
         let destination = Destination(province: province, city: city, employer: employer)
         let scope = start.policy.scope(forProvince: province)
         let request = CertificateRequest(
@@ -171,9 +171,9 @@ public struct CertificateRequest: AuditedMachine {
         let acting = try actor.assignment(as: .healthOfficer, covering: self.gridPath)
         switch result {
         case .pass(let number):
-            let number = try VehicleFormat.required(number, field: "certificate_number", what: "The certificate number", limit: 64)
+            let number = try DomainFormat.required(number, field: "certificate_number", what: "The certificate number", limit: 64)
             guard self.state == .verified else { throw .invalidTransition("pass", from: self.stateName) }
-            let until = now.addingTimeInterval(VehicleFormat.days(self.validityDays))
+            let until = now.addingTimeInterval(DomainFormat.days(self.validityDays))
             self.state = .certified
             self.examinedAt = now
             self.examinedBy = actor.userID
@@ -182,7 +182,7 @@ public struct CertificateRequest: AuditedMachine {
             self.validUntil = until
             return Effect(event: "pass", actingAs: acting, payload: [
                 "certificate_number": .string(number), "scope": .string(self.scope.rawValue),
-                "valid_until": .string(VehicleFormat.timestamp(until)),
+                "valid_until": .string(DomainFormat.timestamp(until)),
             ])
         case .fail(let reason):
             let reason = try requireReason(reason)

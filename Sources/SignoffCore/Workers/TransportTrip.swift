@@ -117,11 +117,11 @@ public struct TransportTrip: AuditedMachine {
 
     public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(asAnyOf: Self.organiserRoles, covering: start.unitPath)
-        let province = try VehicleFormat.required(start.destination.province, field: "destination_province", what: "The destination province 目的地省份", limit: 50)
-        let city = try VehicleFormat.required(start.destination.city, field: "destination_city", what: "The destination city 目的地城市", limit: 50)
-        let employer = try VehicleFormat.required(start.destination.employer ?? "", field: "employer", what: "The employer 用工单位", limit: 200)
-        let plate = try VehicleFormat.required(start.vehiclePlate, field: "vehicle_plate", what: "The vehicle 车辆", limit: 32)
-        let driver = try VehicleFormat.required(start.driverName, field: "driver_name", what: "The driver 驾驶员", limit: 100)
+        let province = try DomainFormat.required(start.destination.province, field: "destination_province", what: "The destination province 目的地省份", limit: 50)
+        let city = try DomainFormat.required(start.destination.city, field: "destination_city", what: "The destination city 目的地城市", limit: 50)
+        let employer = try DomainFormat.required(start.destination.employer ?? "", field: "employer", what: "The employer 用工单位", limit: 200)
+        let plate = try DomainFormat.required(start.vehiclePlate, field: "vehicle_plate", what: "The vehicle 车辆", limit: 32)
+        let driver = try DomainFormat.required(start.driverName, field: "driver_name", what: "The driver 驾驶员", limit: 100)
         if let phone = start.driverPhone { try UnitRules.validatePhone(phone) }
         guard !start.workers.isEmpty else {
             throw SignoffError.invalidValue("workers", "A trip carries at least one worker 务工人员.")
@@ -141,7 +141,7 @@ public struct TransportTrip: AuditedMachine {
         return (trip, Effect(event: "file", actingAs: acting, payload: [
             "destination": .string("\(province) \(city)"), "employer": .string(employer),
             "workers": .int(start.workers.count), "poor_household_workers": .int(trip.poorHouseholdWorkers),
-            "departure_date": .string(VehicleFormat.timestamp(start.departureDate)), "vehicle_plate": .string(plate),
+            "departure_date": .string(DomainFormat.timestamp(start.departureDate)), "vehicle_plate": .string(plate),
         ]))
     }
 

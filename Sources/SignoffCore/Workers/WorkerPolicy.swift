@@ -34,7 +34,7 @@ public struct WorkerPolicy: Sendable, Codable, Hashable {
         return self.homeProvinceNames.contains { Self.normalise($0) == wanted } ? .inProvince : .outOfProvince
     }
 
-    public var certificateValidity: TimeInterval { VehicleFormat.days(self.certificateValidityDays) }
+    public var certificateValidity: TimeInterval { DomainFormat.days(self.certificateValidityDays) }
     public var activationCodeValidity: TimeInterval { TimeInterval(self.activationCodeValidityHours) * 3_600 }
 
     private static func normalise(_ text: String) -> String {

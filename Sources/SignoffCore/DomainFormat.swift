@@ -1,7 +1,8 @@
 import Foundation
 
-/// Text shared by the vehicle machines' payloads and messages.
-enum VehicleFormat {
+/// Times (China time, RFC 3339, calendar years, days) and free-text field rules shared by every
+/// machine of the domain.
+enum DomainFormat {
     /// The township's time zone (China Standard Time, no daylight saving).
     static let chinaTime = TimeZone(secondsFromGMT: 8 * 3_600)!  // a fixed offset always exists
 
