@@ -48,7 +48,7 @@ public struct AccountLifecycle: AuditedMachine {
         Projection(unitPath: self.homePath, subjectRef: self.userID)
     }
 
-    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+    public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = start.isWorkerAccount
             ? try actor.assignment(asAnyOf: [.gridWorker, .admin], covering: start.homePath)
             : try Self.administrator(actor, for: start.homePath)
@@ -56,7 +56,7 @@ public struct AccountLifecycle: AuditedMachine {
         return (machine, Effect(event: "create", actingAs: acting, reason: start.reason?.trimmedReason, payload: ["username": .string(start.username)]))
     }
 
-    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         switch command {
         case .suspend(let reason): try self.suspend(by: actor, reason: reason)
         case .reactivate(let reason): try self.reactivate(by: actor, reason: reason)
@@ -64,7 +64,7 @@ public struct AccountLifecycle: AuditedMachine {
         }
     }
 
-    public mutating func suspend(by actor: Actor, reason: String?) throws(SignoffError) -> Effect {
+    public mutating func suspend(by actor: Principal, reason: String?) throws(SignoffError) -> Effect {
         let acting = try Self.administrator(actor, for: self.homePath)
         guard actor.userID != self.userID else {
             throw SignoffError(.invalidValue, "Administrators cannot suspend their own account.")
@@ -75,7 +75,7 @@ public struct AccountLifecycle: AuditedMachine {
         return Effect(event: "suspend", actingAs: acting, reason: reason)
     }
 
-    public mutating func reactivate(by actor: Actor, reason: String?) throws(SignoffError) -> Effect {
+    public mutating func reactivate(by actor: Principal, reason: String?) throws(SignoffError) -> Effect {
         let acting = try Self.administrator(actor, for: self.homePath)
         guard self.state == .suspended else { throw .invalidTransition("reactivate", from: self.stateName) }
         self.state = .active
@@ -84,7 +84,7 @@ public struct AccountLifecycle: AuditedMachine {
                       payload: ["reactivations": .int(self.reactivations)])
     }
 
-    public mutating func close(by actor: Actor, reason: String?) throws(SignoffError) -> Effect {
+    public mutating func close(by actor: Principal, reason: String?) throws(SignoffError) -> Effect {
         let acting = try Self.administrator(actor, for: self.homePath)
         guard actor.userID != self.userID else {
             throw SignoffError(.invalidValue, "Administrators cannot close their own account.")
@@ -95,7 +95,7 @@ public struct AccountLifecycle: AuditedMachine {
         return Effect(event: "close", actingAs: acting, reason: reason)
     }
 
-    private static func administrator(_ actor: Actor, for path: UnitPath) throws(SignoffError) -> RoleAssignment {
+    private static func administrator(_ actor: Principal, for path: UnitPath) throws(SignoffError) -> RoleAssignment {
         try actor.assignment(as: .admin, covering: path)
     }
 

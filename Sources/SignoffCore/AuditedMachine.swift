@@ -39,9 +39,9 @@ public protocol AuditedMachine: Sendable, Codable {
     /// machine as it now stands.
     func notices(for effect: Effect) -> [DomainEvent]
 
-    static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect)
+    static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect)
 
-    mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect
+    mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect
 }
 
 extension AuditedMachine {

@@ -8,7 +8,7 @@ import SignoffCore
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `AuthenticationMiddleware` from a valid bearer token.
-    public var actor: Actor?
+    public var actor: Principal?
     public var bearerToken: String?
     /// Set by `WebSessionMiddleware` from a valid session cookie, on web pages only.
     public var webSession: WebSession?
@@ -33,7 +33,7 @@ public struct AppRequestContext: RequestContext {
 /// The context of routes that need a signed-in user: creating it fails with 401 when there is none.
 public struct AuthenticatedContext: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let actor: Actor
+    public let actor: Principal
     public let bearerToken: String
 
     public init(context: AppRequestContext) throws {

@@ -83,7 +83,7 @@ public struct AccountStore: Sendable {
     }
 
     /// Creates a user with roles, and starts its account machine (audited as `create`).
-    public func createUser(_ new: NewUser, by actor: Actor, metadata: RequestMetadata = .init()) async throws -> UserSummary {
+    public func createUser(_ new: NewUser, by actor: Principal, metadata: RequestMetadata = .init()) async throws -> UserSummary {
         // Hashed before the transaction, so the connection does not wait on bcrypt.
         var new = new
         if new.passwordHash == nil, let password = new.password {
@@ -95,7 +95,7 @@ public struct AccountStore: Sendable {
         }
     }
 
-    public func createUser(_ new: NewUser, by actor: Actor, metadata: RequestMetadata = .init(), on connection: PostgresConnection) async throws -> UserSummary {
+    public func createUser(_ new: NewUser, by actor: Principal, metadata: RequestMetadata = .init(), on connection: PostgresConnection) async throws -> UserSummary {
         try Self.validateUsername(new.username)
         guard new.displayName.trimmedReason != nil else { throw SignoffError.invalidValue("display_name", "A user needs a display name.") }
         if let phone = new.phone { try UnitRules.validatePhone(phone) }
@@ -134,7 +134,7 @@ public struct AccountStore: Sendable {
     }
 
     /// Grants a role at a unit, audited on the account's chain.
-    public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Actor, requestID: String?, reason: String? = nil) async throws -> UserSummary {
+    public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Principal, requestID: String?, reason: String? = nil) async throws -> UserSummary {
         try await self.database.transaction { connection in
             try await self.grantRole(userID: userID, role: role, unitID: unitID, by: actor, requestID: requestID, reason: reason, on: connection)
         }
@@ -142,7 +142,7 @@ public struct AccountStore: Sendable {
 
     /// Takes a role at a unit away, with a reason, audited on the account's chain. The last role
     /// stays: an account without one belongs to no administrator (close it instead).
-    public func revokeRole(userID: UUID, role: Role, unitID: UUID, reason: String?, by actor: Actor, requestID: String?) async throws -> UserSummary {
+    public func revokeRole(userID: UUID, role: Role, unitID: UUID, reason: String?, by actor: Principal, requestID: String?) async throws -> UserSummary {
         guard let reason = reason?.trimmedReason else {
             throw SignoffError(.reasonRequired, "Give a reason for taking the role away.", extra: ["field": "reason"])
         }
@@ -175,7 +175,7 @@ public struct AccountStore: Sendable {
     }
 
     /// The same, inside a transaction the caller holds.
-    public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Actor, requestID: String?, reason: String? = nil,
+    public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Principal, requestID: String?, reason: String? = nil,
                           on connection: PostgresConnection) async throws -> UserSummary {
         let account = try await self.transitions.load(AccountLifecycle.self, id: userID, on: connection)
         let unit = try await OrganisationStore(database: self.database).unit(id: unitID, on: connection)
@@ -370,7 +370,7 @@ public struct AccountStore: Sendable {
     }
 
     /// The actor behind a bearer token, or nil when the token is unknown, expired, revoked or its account is not active.
-    public func authenticate(token: String) async throws -> Actor? {
+    public func authenticate(token: String) async throws -> Principal? {
         let now = self.transitions.clock.now()
         return try await self.database.withConnection { connection in
             let rows = try await connection.query("""
@@ -390,7 +390,7 @@ public struct AccountStore: Sendable {
     }
 
     /// An active account as an actor with every role it holds, or nil (unknown, suspended, closed).
-    static func activeActor(userID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Actor? {
+    static func activeActor(userID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Principal? {
         let rows = try await connection.query("""
             SELECT u.id, u.display_name, u.person_id,
                    coalesce(json_agg(json_build_object('role', r.role, 'unit_id', x.id, 'unit_path', x.path::text))
@@ -406,7 +406,7 @@ public struct AccountStore: Sendable {
     }
 
     /// The first row of (id, display name, person id, roles as JSON) as an actor.
-    private static func firstActor(_ rows: PostgresRowSequence) async throws -> Actor? {
+    private static func firstActor(_ rows: PostgresRowSequence) async throws -> Principal? {
         struct RawRole: Decodable { var role: String; var unit_id: UUID; var unit_path: String }
         for try await (id, name, personID, roles) in rows.decode((UUID, String, UUID?, String).self) {
             let raw = try JSONDecoder().decode([RawRole].self, from: Data(roles.utf8))
@@ -414,7 +414,7 @@ public struct AccountStore: Sendable {
                 guard let parsed = Role(rawValue: role.role) else { return nil }
                 return RoleAssignment(role: parsed, unitID: role.unit_id, unitPath: try UnitPath(role.unit_path))
             }
-            return Actor(userID: id, displayName: name, assignments: assignments, personID: personID)
+            return Principal(userID: id, displayName: name, assignments: assignments, personID: personID)
         }
         return nil
     }

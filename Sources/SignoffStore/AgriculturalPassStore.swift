@@ -33,7 +33,7 @@ public struct AgriculturalPassStore: Sendable {
     }
 
     public func request(
-        _ request: Request, by actor: Actor, metadata: RequestMetadata,
+        _ request: Request, by actor: Principal, metadata: RequestMetadata,
         render: @escaping TransitionStore.Render<AgriculturalPass>
     ) async throws -> TransitionOutcome<AgriculturalPass> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
@@ -43,7 +43,7 @@ public struct AgriculturalPassStore: Sendable {
 
     /// The same inside a transaction the caller holds (the demo files many in one).
     func request(
-        _ request: Request, by actor: Actor, metadata: RequestMetadata = .init(),
+        _ request: Request, by actor: Principal, metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<AgriculturalPass>? = nil, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<AgriculturalPass> {
         let policy = try self.policies.vehiclePolicy()
@@ -63,7 +63,7 @@ public struct AgriculturalPassStore: Sendable {
 
     /// Issues the pass with the next serial of the township and year, taken in the same transaction.
     public func issue(
-        id: UUID, by actor: Actor, metadata: RequestMetadata, render: @escaping TransitionStore.Render<AgriculturalPass>
+        id: UUID, by actor: Principal, metadata: RequestMetadata, render: @escaping TransitionStore.Render<AgriculturalPass>
     ) async throws -> TransitionOutcome<AgriculturalPass> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
             try await self.issue(id: id, by: actor, metadata: metadata, render: render, on: connection)
@@ -72,7 +72,7 @@ public struct AgriculturalPassStore: Sendable {
 
     /// The same inside a transaction the caller holds.
     func issue(
-        id: UUID, by actor: Actor, metadata: RequestMetadata = .init(),
+        id: UUID, by actor: Principal, metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<AgriculturalPass>? = nil, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<AgriculturalPass> {
         let pass = try await self.transitions.load(AgriculturalPass.self, id: id, on: connection)
@@ -85,7 +85,7 @@ public struct AgriculturalPassStore: Sendable {
     }
 
     public func act(
-        id: UUID, _ command: AgriculturalPass.Command, by actor: Actor, metadata: RequestMetadata,
+        id: UUID, _ command: AgriculturalPass.Command, by actor: Principal, metadata: RequestMetadata,
         render: @escaping TransitionStore.Render<AgriculturalPass>
     ) async throws -> TransitionOutcome<AgriculturalPass> {
         try await self.transitions.apply(AgriculturalPass.self, id: id, command, by: actor, metadata: metadata, render: render)

@@ -113,7 +113,7 @@ public struct ApprovalInbox: Sendable {
     }
 
     /// Applications waiting at a level the actor signs, inside the units where they hold that role, oldest first.
-    public func pending(for actor: Actor, cursor: String?, limit: Int) async throws -> PendingPage {
+    public func pending(for actor: Principal, cursor: String?, limit: Int) async throws -> PendingPage {
         let after = try cursor.map { text throws(SignoffError) in try Cursor(text) }
         let assignments = actor.assignments.filter { VehiclePolicy.signerRoles.contains($0.role) }
         guard !assignments.isEmpty else {
@@ -156,7 +156,7 @@ public struct ApprovalInbox: Sendable {
     }
 
     /// The item as the actor sees it in their inbox, or nil when it waits for someone else.
-    static func mine(_ item: PendingApplication, actor: Actor, delegations: [Delegation]) -> PendingApplication? {
+    static func mine(_ item: PendingApplication, actor: Principal, delegations: [Delegation]) -> PendingApplication? {
         guard let level = item.application.pendingLevel else { return nil }
         var item = item
         let applicable = delegations.filter { $0.covers(role: level.role, path: item.application.gridPath) }

@@ -10,7 +10,7 @@ public struct AuditEntry: Sendable {
     public var event: String
     public var fromState: String?
     public var toState: String
-    public var actor: Actor
+    public var actor: Principal
     public var actingAs: RoleAssignment?
     public var reason: String?
     public var payload: [String: JSONValue]
@@ -19,7 +19,7 @@ public struct AuditEntry: Sendable {
 
     public init(
         subjectKind: String, subjectID: UUID, event: String, fromState: String?, toState: String,
-        actor: Actor, actingAs: RoleAssignment?, reason: String?, payload: [String: JSONValue],
+        actor: Principal, actingAs: RoleAssignment?, reason: String?, payload: [String: JSONValue],
         at: Date, requestID: String?
     ) {
         self.subjectKind = subjectKind
@@ -88,7 +88,7 @@ public enum AuditLog {
 
     public static func append(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
         let payload = try StoreCoding.json(entry.payload)
-        let actorID: UUID? = entry.actor.userID == Actor.systemUserID ? nil : entry.actor.userID
+        let actorID: UUID? = entry.actor.userID == Principal.systemUserID ? nil : entry.actor.userID
         try await connection.query("""
             INSERT INTO audit_events (subject_kind, subject_id, seq, event, from_state, to_state, actor_user_id, actor_name,
                                       actor_role, actor_unit_id, actor_unit_path, reason, payload, at, request_id, hash)

@@ -62,7 +62,7 @@ public struct DelegationStore: Sendable {
     /// Names a delegate. `delegation_overlap` when an active delegation of the same role and
     /// unit overlaps the period; the rest is the machine's (`delegation_invalid`, roles).
     public func create(
-        _ new: NewDelegation, by actor: Actor, metadata: RequestMetadata = .init(),
+        _ new: NewDelegation, by actor: Principal, metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<Delegation>? = nil
     ) async throws -> TransitionOutcome<Delegation> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
@@ -123,7 +123,7 @@ public struct DelegationStore: Sendable {
 
     /// Ends a delegation early.
     public func revoke(
-        number: Int, reason: String?, by actor: Actor, metadata: RequestMetadata = .init(),
+        number: Int, reason: String?, by actor: Principal, metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<Delegation>? = nil
     ) async throws -> TransitionOutcome<Delegation> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
@@ -138,7 +138,7 @@ public struct DelegationStore: Sendable {
     public func actOnPass(
         id: UUID, expectedVersion: Int?, delegationNumber: Int?,
         _ command: @escaping @Sendable (DelegationGrant?) -> PassApplication.Command,
-        by actor: Actor, metadata: RequestMetadata, render: @escaping TransitionStore.Render<PassApplication>
+        by actor: Principal, metadata: RequestMetadata, render: @escaping TransitionStore.Render<PassApplication>
     ) async throws -> TransitionOutcome<PassApplication> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
             if let replay = try await self.transitions.replay(metadata, actor: actor, on: connection) { return .replayed(replay) }
@@ -153,7 +153,7 @@ public struct DelegationStore: Sendable {
 
     /// 转交: hands the overdue pending `level` of pass `id` to user `toUserID`, with a reason.
     public func reassign(
-        passID id: UUID, level: Int, toUserID: UUID, reason: String?, expectedVersion: Int?, by actor: Actor,
+        passID id: UUID, level: Int, toUserID: UUID, reason: String?, expectedVersion: Int?, by actor: Principal,
         metadata: RequestMetadata = .init(), render: TransitionStore.Render<PassApplication>? = nil
     ) async throws -> TransitionOutcome<PassApplication> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
@@ -185,7 +185,7 @@ public struct DelegationStore: Sendable {
 
     /// Delegations the actor gave or received, and as an administrator those of units in their
     /// scope; newest first.
-    public func list(for actor: Actor, limit: Int = 200) async throws -> [StoredDelegation] {
+    public func list(for actor: Principal, limit: Int = 200) async throws -> [StoredDelegation] {
         let scopes = actor.assignments.filter { $0.role == .admin }.map(\.unitPath.description)
         return try await self.database.withConnection { connection in
             let rows = try await connection.query("""
@@ -251,7 +251,7 @@ public struct DelegationStore: Sendable {
     }
 
     /// An active account with every role it holds.
-    func actor(userID: UUID, on connection: PostgresConnection, field: String = "delegator_id") async throws -> Actor {
+    func actor(userID: UUID, on connection: PostgresConnection, field: String = "delegator_id") async throws -> Principal {
         if let actor = try await AccountStore.activeActor(userID: userID, on: connection, logger: self.logger) { return actor }
         throw SignoffError(.delegationInvalid, "No active account with that id.", extra: ["field": .string(field)])
     }

@@ -50,7 +50,7 @@ public struct DemoTownship: Sendable {
         let (cast, workers) = try await self.accounts.database.transaction { connection in
             let township = try await organisation.createUnit(kind: .township, code: Self.townshipCode, name: "联合苗族乡", parentID: nil, on: connection)
             // The first administrator is created by the service itself, as `signoff user add` does.
-            let bootstrap = Actor.bootstrap(township)
+            let bootstrap = Principal.bootstrap(township)
             var unitsByCode: [String: OrgUnit] = [Self.townshipCode: township]
             var gridNumber = 0
             var cast = DemoCast(township: township)
@@ -113,14 +113,14 @@ public struct DemoTownship: Sendable {
 struct DemoCast: Sendable {
     var township: OrgUnit
     /// In grid order: the grid, its village's code, its grid worker.
-    var grids: [(grid: OrgUnit, village: String, gridWorker: Actor)] = []
-    var officials: [String: Actor] = [:]
+    var grids: [(grid: OrgUnit, village: String, gridWorker: Principal)] = []
+    var officials: [String: Principal] = [:]
 
     init(township: OrgUnit) {
         self.township = township
     }
 
-    func official(_ username: String) throws -> Actor {
+    func official(_ username: String) throws -> Principal {
         guard let actor = self.officials[username] else { throw SignoffError.notFound("Demo account \(username)") }
         return actor
     }
@@ -128,18 +128,18 @@ struct DemoCast: Sendable {
 
 extension UserSummary {
     /// The user as an actor with their roles, for driving the demo through the stores.
-    func actor() throws -> Actor {
-        Actor(userID: self.id, displayName: self.displayName, assignments: try self.roles.map {
+    func actor() throws -> Principal {
+        Principal(userID: self.id, displayName: self.displayName, assignments: try self.roles.map {
             RoleAssignment(role: $0.role, unitID: $0.unitID, unitPath: try UnitPath($0.unitPath))
         }, personID: self.personID)
     }
 }
 
-extension Actor {
+extension Principal {
     /// The service itself acting as administrator of a township, for the first accounts
     /// (`signoff user add` and the demo). Audited under the name "system".
-    public static func bootstrap(_ township: OrgUnit) -> Actor {
-        Actor(userID: Actor.systemUserID, displayName: AuditLog.systemName,
+    public static func bootstrap(_ township: OrgUnit) -> Principal {
+        Principal(userID: Principal.systemUserID, displayName: AuditLog.systemName,
               assignments: [RoleAssignment(role: .admin, unitID: township.id, unitPath: township.path)])
     }
 }

@@ -118,7 +118,7 @@ public struct IsolationStore: Sendable {
     public func register(
         _ registration: Registration,
         id: UUID = UUID(),
-        by actor: Actor,
+        by actor: Principal,
         metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<ReturneeIsolation>? = nil
     ) async throws -> TransitionOutcome<ReturneeIsolation> {
@@ -180,7 +180,7 @@ public struct IsolationStore: Sendable {
     /// A grid worker records an infraction they saw, against the household or one of its members.
     public func recordInfraction(
         _ input: InfractionInput,
-        by actor: Actor,
+        by actor: Principal,
         metadata: RequestMetadata = .init(),
         render: (@Sendable (InfractionRecorded) throws -> StoredResponse)? = nil
     ) async throws -> WriteOutcome<InfractionRecorded> {
@@ -205,7 +205,7 @@ public struct IsolationStore: Sendable {
     private func householdWrite<Value: Sendable>(
         _ householdID: UUID,
         member personID: UUID?,
-        by actor: Actor,
+        by actor: Principal,
         metadata: RequestMetadata,
         render: (@Sendable (Value) throws -> StoredResponse)?,
         _ body: @escaping @Sendable (UnitPath, Date, PostgresConnection) async throws -> Value
@@ -232,7 +232,7 @@ public struct IsolationStore: Sendable {
     /// transaction, which must hold the household's lock. Nil when an entry with the same
     /// source key is stored already: the fact was counted once and nothing changes.
     func append(
-        _ entry: InfractionEntry, by actor: Actor, metadata: RequestMetadata = .init(), on connection: PostgresConnection
+        _ entry: InfractionEntry, by actor: Principal, metadata: RequestMetadata = .init(), on connection: PostgresConnection
     ) async throws -> InfractionRecorded? {
         let inserted = try await connection.query("""
             INSERT INTO infraction_entries (id, household_id, person_id, grid_path, kind, points, note, source_key,
@@ -277,7 +277,7 @@ public struct IsolationStore: Sendable {
     /// A grid worker records autonomy credit the household earned. It never touches infraction points.
     public func recordCredit(
         _ input: CreditInput,
-        by actor: Actor,
+        by actor: Principal,
         metadata: RequestMetadata = .init(),
         render: (@Sendable (CreditRecorded) throws -> StoredResponse)? = nil
     ) async throws -> WriteOutcome<CreditRecorded> {

@@ -85,7 +85,7 @@ public struct TransitionStore: Sendable {
         _ type: Machine.Type,
         id: UUID = UUID(),
         _ start: Machine.Start,
-        by actor: Actor,
+        by actor: Principal,
         metadata: RequestMetadata = .init(),
         render: Render<Machine>? = nil
     ) async throws -> TransitionOutcome<Machine> {
@@ -99,7 +99,7 @@ public struct TransitionStore: Sendable {
         _ type: Machine.Type,
         id: UUID = UUID(),
         _ start: Machine.Start,
-        by actor: Actor,
+        by actor: Principal,
         metadata: RequestMetadata = .init(),
         render: Render<Machine>? = nil,
         on connection: PostgresConnection
@@ -135,7 +135,7 @@ public struct TransitionStore: Sendable {
         id: UUID,
         expectedVersion: Int? = nil,
         _ command: Machine.Command,
-        by actor: Actor,
+        by actor: Principal,
         metadata: RequestMetadata = .init(),
         render: Render<Machine>? = nil
     ) async throws -> TransitionOutcome<Machine> {
@@ -150,7 +150,7 @@ public struct TransitionStore: Sendable {
     /// committed together. A retry racing its own first attempt answers with that attempt's response.
     public func transaction<Machine: AuditedMachine>(
         metadata: RequestMetadata,
-        actor: Actor,
+        actor: Principal,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> TransitionOutcome<Machine>
     ) async throws -> TransitionOutcome<Machine> {
         do {
@@ -174,7 +174,7 @@ public struct TransitionStore: Sendable {
     /// answers the kept response and `body` runs only for a new one; its response is kept with the key.
     public func write(
         metadata: RequestMetadata,
-        actor: Actor,
+        actor: Principal,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> StoredResponse
     ) async throws -> WriteOutcome<StoredResponse> {
         do {
@@ -200,7 +200,7 @@ public struct TransitionStore: Sendable {
         id: UUID,
         expectedVersion: Int? = nil,
         _ command: Machine.Command,
-        by actor: Actor,
+        by actor: Principal,
         metadata: RequestMetadata = .init(),
         render: Render<Machine>? = nil,
         on connection: PostgresConnection
@@ -277,7 +277,7 @@ public struct TransitionStore: Sendable {
         _ transitioned: Transitioned<Machine>,
         previousMoments: [DueMoment] = [],
         kind: String,
-        actor: Actor,
+        actor: Principal,
         now: Date,
         metadata: RequestMetadata,
         render: Render<Machine>?,
@@ -317,7 +317,7 @@ public struct TransitionStore: Sendable {
 
     /// Keeps the response of a request that carried an `Idempotency-Key`, in the caller's transaction.
     func remember(
-        _ response: StoredResponse, metadata: RequestMetadata, actor: Actor, now: Date, on connection: PostgresConnection
+        _ response: StoredResponse, metadata: RequestMetadata, actor: Principal, now: Date, on connection: PostgresConnection
     ) async throws {
         guard let idempotency = metadata.idempotency else { return }
         try await connection.query("""
@@ -328,7 +328,7 @@ public struct TransitionStore: Sendable {
 
     /// The stored response for a repeated key; `idempotency_key_reused` when the request differs.
     /// Also used by writes that are not one transition (ledger entries), so they replay alike.
-    func replay(_ metadata: RequestMetadata, actor: Actor, on connection: PostgresConnection) async throws -> StoredResponse? {
+    func replay(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
         guard let idempotency = metadata.idempotency else { return nil }
         try await self.lockKey(metadata, actor: actor, on: connection)
         let rows = try await connection.query("""
@@ -347,7 +347,7 @@ public struct TransitionStore: Sendable {
     /// Serialises requests with one user's one `Idempotency-Key` until the transaction ends
     /// (re-entrant within it). Concurrent retries then replay the first response instead of
     /// racing it into `duplicate` or `out_of_order`.
-    func lockKey(_ metadata: RequestMetadata, actor: Actor, on connection: PostgresConnection) async throws {
+    func lockKey(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws {
         guard let idempotency = metadata.idempotency else { return }
         let name = "idempotency:\(actor.userID.uuidString):\(idempotency.key)"
         try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: self.database.logger)

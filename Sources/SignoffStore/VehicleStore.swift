@@ -50,7 +50,7 @@ public struct VehicleStore: Sendable {
 
     /// Registers a vehicle and starts its owner's pledge 停放承诺书, in one transaction.
     public func register(
-        _ registration: Registration, by actor: Actor, metadata: RequestMetadata,
+        _ registration: Registration, by actor: Principal, metadata: RequestMetadata,
         render: @escaping TransitionStore.Render<ParkingPledge>
     ) async throws -> TransitionOutcome<ParkingPledge> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
@@ -60,7 +60,7 @@ public struct VehicleStore: Sendable {
 
     /// The same inside a transaction the caller holds (the demo batches many).
     func register(
-        _ registration: Registration, by actor: Actor, metadata: RequestMetadata = .init(),
+        _ registration: Registration, by actor: Principal, metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<ParkingPledge>? = nil, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<ParkingPledge> {
         let policy = try self.policies.vehiclePolicy()
@@ -86,7 +86,7 @@ public struct VehicleStore: Sendable {
 
     /// A new pledge for a vehicle already registered (parked again after its pass ended).
     public func pledgeAgain(
-        vehicleID: UUID, parkingPlace: String?, by actor: Actor, metadata: RequestMetadata,
+        vehicleID: UUID, parkingPlace: String?, by actor: Principal, metadata: RequestMetadata,
         render: @escaping TransitionStore.Render<ParkingPledge>
     ) async throws -> TransitionOutcome<ParkingPledge> {
         let policy = try self.policies.vehiclePolicy()
@@ -102,7 +102,7 @@ public struct VehicleStore: Sendable {
     }
 
     public func recordViolation(
-        vehicleID: UUID, note: String, by actor: Actor, metadata: RequestMetadata,
+        vehicleID: UUID, note: String, by actor: Principal, metadata: RequestMetadata,
         render: @escaping TransitionStore.Render<ParkingPledge>
     ) async throws -> TransitionOutcome<ParkingPledge> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
@@ -128,7 +128,7 @@ public struct VehicleStore: Sendable {
     /// Deposits the key: opens custody, or completes it after a decline.
     public func depositKey(
         vehicleID: UUID, custodian: CustodianChoice, receiptNumber: String, storagePlace: String,
-        by actor: Actor, metadata: RequestMetadata, render: @escaping TransitionStore.Render<KeyCustody>
+        by actor: Principal, metadata: RequestMetadata, render: @escaping TransitionStore.Render<KeyCustody>
     ) async throws -> TransitionOutcome<KeyCustody> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
             try await self.depositKey(vehicleID: vehicleID, custodian: custodian, receiptNumber: receiptNumber,
@@ -139,7 +139,7 @@ public struct VehicleStore: Sendable {
     /// The same inside a transaction the caller holds (the demo batches many).
     func depositKey(
         vehicleID: UUID, custodian: CustodianChoice, receiptNumber: String, storagePlace: String,
-        by actor: Actor, metadata: RequestMetadata = .init(), render: TransitionStore.Render<KeyCustody>? = nil,
+        by actor: Principal, metadata: RequestMetadata = .init(), render: TransitionStore.Render<KeyCustody>? = nil,
         on connection: PostgresConnection
     ) async throws -> TransitionOutcome<KeyCustody> {
         let holder = try await self.custodian(custodian, actor: actor, on: connection)
@@ -154,7 +154,7 @@ public struct VehicleStore: Sendable {
 
     /// Records that the owner refused to hand the key over; published for the points ledger.
     public func declineKey(
-        vehicleID: UUID, note: String?, by actor: Actor, metadata: RequestMetadata,
+        vehicleID: UUID, note: String?, by actor: Principal, metadata: RequestMetadata,
         render: @escaping TransitionStore.Render<KeyCustody>
     ) async throws -> TransitionOutcome<KeyCustody> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
@@ -164,7 +164,7 @@ public struct VehicleStore: Sendable {
 
     /// The same inside a transaction the caller holds (the demo batches many).
     func declineKey(
-        vehicleID: UUID, note: String?, by actor: Actor, metadata: RequestMetadata = .init(),
+        vehicleID: UUID, note: String?, by actor: Principal, metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<KeyCustody>? = nil, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<KeyCustody> {
         if let custodyID = try await self.openCustodyID(vehicleID: vehicleID, on: connection) {
@@ -177,7 +177,7 @@ public struct VehicleStore: Sendable {
 
     public func transferKey(
         vehicleID: UUID, to custodian: CustodianChoice, storagePlace: String?, receiptNumber: String?,
-        by actor: Actor, metadata: RequestMetadata, render: @escaping TransitionStore.Render<KeyCustody>
+        by actor: Principal, metadata: RequestMetadata, render: @escaping TransitionStore.Render<KeyCustody>
     ) async throws -> TransitionOutcome<KeyCustody> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
             let custodyID = try await self.requireOpenCustody(vehicleID: vehicleID, on: connection)
@@ -191,7 +191,7 @@ public struct VehicleStore: Sendable {
     /// Gives the key back; allowed once a pass of the vehicle is effective or its pledge released,
     /// both read inside the transaction.
     public func returnKey(
-        vehicleID: UUID, by actor: Actor, metadata: RequestMetadata, render: @escaping TransitionStore.Render<KeyCustody>
+        vehicleID: UUID, by actor: Principal, metadata: RequestMetadata, render: @escaping TransitionStore.Render<KeyCustody>
     ) async throws -> TransitionOutcome<KeyCustody> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
             try await self.returnKey(vehicleID: vehicleID, by: actor, metadata: metadata, render: render, on: connection)
@@ -200,7 +200,7 @@ public struct VehicleStore: Sendable {
 
     /// The same inside a transaction the caller holds (the demo batches many).
     func returnKey(
-        vehicleID: UUID, by actor: Actor, metadata: RequestMetadata = .init(), render: TransitionStore.Render<KeyCustody>? = nil,
+        vehicleID: UUID, by actor: Principal, metadata: RequestMetadata = .init(), render: TransitionStore.Render<KeyCustody>? = nil,
         on connection: PostgresConnection
     ) async throws -> TransitionOutcome<KeyCustody> {
         let custodyID = try await self.requireOpenCustody(vehicleID: vehicleID, on: connection)
@@ -222,7 +222,7 @@ public struct VehicleStore: Sendable {
 
     /// Files a travel pass 通行证 application under the policy in force now.
     public func applyForPass(
-        vehicleID: UUID, by actor: Actor, metadata: RequestMetadata, render: @escaping TransitionStore.Render<PassApplication>
+        vehicleID: UUID, by actor: Principal, metadata: RequestMetadata, render: @escaping TransitionStore.Render<PassApplication>
     ) async throws -> TransitionOutcome<PassApplication> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
             try await self.applyForPass(vehicleID: vehicleID, by: actor, metadata: metadata, render: render, on: connection)
@@ -231,7 +231,7 @@ public struct VehicleStore: Sendable {
 
     /// The same inside a transaction the caller holds (the demo batches many).
     func applyForPass(
-        vehicleID: UUID, by actor: Actor, metadata: RequestMetadata = .init(),
+        vehicleID: UUID, by actor: Principal, metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<PassApplication>? = nil, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<PassApplication> {
         let policy = try self.policies.vehiclePolicy()
@@ -247,7 +247,7 @@ public struct VehicleStore: Sendable {
     /// Signs, rejects or withdraws. When the last signature makes the pass effective, the
     /// service releases the vehicle's pledge in the same transaction.
     public func actOnPass(
-        id: UUID, expectedVersion: Int?, _ command: PassApplication.Command, by actor: Actor, metadata: RequestMetadata,
+        id: UUID, expectedVersion: Int?, _ command: PassApplication.Command, by actor: Principal, metadata: RequestMetadata,
         render: @escaping TransitionStore.Render<PassApplication>
     ) async throws -> TransitionOutcome<PassApplication> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
@@ -258,7 +258,7 @@ public struct VehicleStore: Sendable {
 
     /// The same inside a transaction the caller holds (the demo batches many).
     func actOnPass(
-        id: UUID, expectedVersion: Int?, _ command: PassApplication.Command, by actor: Actor, metadata: RequestMetadata = .init(),
+        id: UUID, expectedVersion: Int?, _ command: PassApplication.Command, by actor: Principal, metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<PassApplication>? = nil, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<PassApplication> {
         let outcome = try await self.transitions.apply(PassApplication.self, id: id, expectedVersion: expectedVersion, command,
@@ -276,7 +276,7 @@ public struct VehicleStore: Sendable {
 
     /// Starts a new round at level 1, checked against the pledge's clearance date now.
     public func resubmitPass(
-        id: UUID, note: String?, by actor: Actor, metadata: RequestMetadata,
+        id: UUID, note: String?, by actor: Principal, metadata: RequestMetadata,
         render: @escaping TransitionStore.Render<PassApplication>
     ) async throws -> TransitionOutcome<PassApplication> {
         try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
@@ -377,7 +377,7 @@ public struct VehicleStore: Sendable {
     }
 
     private func startCustody(
-        vehicleID: UUID, opening: KeyCustody.Start.Opening, by actor: Actor, metadata: RequestMetadata,
+        vehicleID: UUID, opening: KeyCustody.Start.Opening, by actor: Principal, metadata: RequestMetadata,
         render: TransitionStore.Render<KeyCustody>?, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<KeyCustody> {
         let vehicle = try await self.vehicle(id: vehicleID, on: connection)
@@ -389,7 +389,7 @@ public struct VehicleStore: Sendable {
             by: actor, metadata: metadata, render: render, on: connection)
     }
 
-    private func custodian(_ choice: CustodianChoice, actor: Actor, on connection: PostgresConnection) async throws -> KeyCustody.Custodian {
+    private func custodian(_ choice: CustodianChoice, actor: Principal, on connection: PostgresConnection) async throws -> KeyCustody.Custodian {
         guard let userID = choice.userID else {
             if let name = choice.name { return KeyCustody.Custodian(userID: nil, name: name) }
             return KeyCustody.Custodian(userID: actor.userID, name: actor.displayName)

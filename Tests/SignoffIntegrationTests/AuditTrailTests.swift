@@ -13,7 +13,7 @@ struct AuditTrailTests {
 
     /// Some history: suspend and reactivate two accounts.
     static func makeHistory(_ world: TestWorld, _ client: some Any) async throws {
-        let admin = Actor(userID: world.town.users["admin"]!, displayName: "admin",
+        let admin = Principal(userID: world.town.users["admin"]!, displayName: "admin",
                           assignments: [RoleAssignment(role: .admin, unitID: world.town.township.id, unitPath: world.town.township.path)])
         for name in ["gw1", "gw2"] {
             let id = world.town.users[name]!

@@ -73,7 +73,7 @@ public enum AutonomyCreditLedger {
 
     /// Builds the credit a grid worker of the household's grid grants, with the policy's points.
     public static func record(
-        _ request: Request, policy: IsolationPolicy, id: UUID, by actor: Actor, at now: Date
+        _ request: Request, policy: IsolationPolicy, id: UUID, by actor: Principal, at now: Date
     ) throws(SignoffError) -> AutonomyCredit {
         _ = try actor.assignment(as: .gridWorker, covering: request.gridPath)
         let note = try DomainFormat.required(request.note, field: "note", what: "What the household did", limit: 1_000)

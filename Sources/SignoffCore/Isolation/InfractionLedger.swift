@@ -34,7 +34,7 @@ public enum InfractionLedger {
     /// The two vehicle infractions are refused here: their workflows publish them, and
     /// recording them by hand as well would score them twice.
     public static func record(
-        _ request: Request, policy: IsolationPolicy, id: UUID, by actor: Actor, at now: Date
+        _ request: Request, policy: IsolationPolicy, id: UUID, by actor: Principal, at now: Date
     ) throws(SignoffError) -> InfractionEntry {
         _ = try actor.assignment(as: .gridWorker, covering: request.gridPath)
         guard !request.kind.comesFromVehicleWorkflow else {
@@ -71,7 +71,7 @@ public enum InfractionLedger {
         return InfractionEntry(
             id: id, householdID: household, personID: person, gridPath: gridPath, kind: kind,
             points: policy.points(for: kind), note: note, sourceKey: event.key, recordedAt: now,
-            recordedBy: Actor.systemUserID, recordedByName: Actor.system.displayName, policyVersion: policy.version)
+            recordedBy: Principal.systemUserID, recordedByName: Principal.system.displayName, policyVersion: policy.version)
     }
 
     /// A household's points: the sum of its entries. Autonomy credit is never part of it.

@@ -89,7 +89,7 @@ extension ReturneeIsolation {
     /// Records a reading by the grid worker or the health centre. A fever opens an urgent
     /// report for the health centre, or joins the one already open.
     public mutating func recordTemperature(
-        celsius: Double, takenAt: Date?, by actor: Actor, at now: Date
+        celsius: Double, takenAt: Date?, by actor: Principal, at now: Date
     ) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(asAnyOf: Self.carerRoles, covering: self.gridPath)
         try Self.validateReading(celsius, range: self.validReadings)
@@ -121,7 +121,7 @@ extension ReturneeIsolation {
     }
 
     /// The health centre closes the open fever report, saying what it did.
-    public mutating func handleFever(note: String, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func handleFever(note: String, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(as: .healthOfficer, covering: self.gridPath)
         let note = try DomainFormat.required(note, field: "note", what: "What the health centre did 处置情况", limit: 1_000)
         guard let index = self.feverReports.indices.last, self.feverReports[index].isOpen else {

@@ -146,7 +146,7 @@ public struct ReturneeIsolation: AuditedMachine {
         self.isIsolating && self.openFever == nil && now >= self.isolationEndsAt
     }
 
-    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+    public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(as: .gridWorker, covering: start.gridPath)
         let province = try DomainFormat.required(start.fromProvince, field: "from_province",
                                                   what: "The province returned from 来自省份", limit: 50)
@@ -182,7 +182,7 @@ public struct ReturneeIsolation: AuditedMachine {
         return (machine, Effect(event: "register", actingAs: acting, payload: payload))
     }
 
-    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         switch command {
         case .recordInfraction(let entry): try self.recordInfraction(entry, by: actor, at: now)
         case .recordTemperature(let celsius, let takenAt):
@@ -197,7 +197,7 @@ public struct ReturneeIsolation: AuditedMachine {
     ///
     /// The service delivers entries from vehicle events; a grid worker's own entries arrive
     /// under their assignment.
-    public mutating func recordInfraction(_ entry: InfractionEntry, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func recordInfraction(_ entry: InfractionEntry, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting: RoleAssignment? = actor.isSystem ? nil : try actor.assignment(as: .gridWorker, covering: self.gridPath)
         guard entry.householdID == self.householdID else {
             throw SignoffError.invalidValue("household_id", "The infraction belongs to another household.")
@@ -223,7 +223,7 @@ public struct ReturneeIsolation: AuditedMachine {
         return Effect(event: "record_infraction", actingAs: acting, payload: payload)
     }
 
-    public mutating func release(note: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func release(note: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(asAnyOf: Self.carerRoles, covering: self.gridPath)
         let note = try DomainFormat.optional(note, field: "note", what: "The note", limit: 1_000)
         guard self.isIsolating else { throw .invalidTransition("release", from: self.stateName) }

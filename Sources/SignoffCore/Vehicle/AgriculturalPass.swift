@@ -94,7 +94,7 @@ public struct AgriculturalPass: AuditedMachine {
         }
     }
 
-    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+    public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(as: .gridWorker, covering: start.gridPath)
         let vehicle = try DomainFormat.required(start.vehicleDescription, field: "vehicle", what: "The farm vehicle")
         let plate = try DomainFormat.optional(start.plate, field: "plate", what: "The plate", limit: 32)
@@ -112,7 +112,7 @@ public struct AgriculturalPass: AuditedMachine {
         return (pass, Effect(event: "request", actingAs: acting, payload: payload))
     }
 
-    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         switch command {
         case .issue(let serial): try self.issue(serialNumber: serial, by: actor, at: now)
         case .refuse(let reason): try self.refuse(reason: reason, by: actor, at: now)
@@ -120,7 +120,7 @@ public struct AgriculturalPass: AuditedMachine {
         }
     }
 
-    public mutating func issue(serialNumber: String, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func issue(serialNumber: String, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try self.secretary(actor)
         let serial = try DomainFormat.required(serialNumber, field: "serial_number", what: "The serial number", limit: 64)
         guard self.state == .requested else { throw .invalidTransition("issue", from: self.stateName) }
@@ -133,7 +133,7 @@ public struct AgriculturalPass: AuditedMachine {
                       payload: ["serial_number": .string(serial), "valid_until": .string(DomainFormat.timestamp(until))])
     }
 
-    public mutating func refuse(reason: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func refuse(reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try self.secretary(actor)
         let reason = try requireReason(reason)
         guard self.state == .requested else { throw .invalidTransition("refuse", from: self.stateName) }
@@ -144,7 +144,7 @@ public struct AgriculturalPass: AuditedMachine {
     }
 
     /// Withdraws a pass still in force; an expired pass needs no revoking.
-    public mutating func revoke(reason: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func revoke(reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try self.secretary(actor)
         let reason = try requireReason(reason)
         guard self.state == .issued, !self.isExpired(at: now) else {
@@ -158,7 +158,7 @@ public struct AgriculturalPass: AuditedMachine {
     }
 
     /// The branch secretary of the household's village: held at a unit containing its grid.
-    private func secretary(_ actor: Actor) throws(SignoffError) -> RoleAssignment {
+    private func secretary(_ actor: Principal) throws(SignoffError) -> RoleAssignment {
         try actor.assignment(as: .branchSecretary, covering: self.gridPath)
     }
 

@@ -36,16 +36,16 @@ public struct Delegation: AuditedMachine {
     public struct Start: Sendable {
         public var number: Int
         /// The delegator with every role they hold; `role` must be held at `unitID`.
-        public var delegator: Actor
+        public var delegator: Principal
         /// The delegate with every role they hold.
-        public var delegate: Actor
+        public var delegate: Principal
         public var role: Role
         public var unitID: UUID
         public var from: Date
         public var until: Date
         public var reason: String?
 
-        public init(number: Int, delegator: Actor, delegate: Actor, role: Role, unitID: UUID, from: Date, until: Date,
+        public init(number: Int, delegator: Principal, delegate: Principal, role: Role, unitID: UUID, from: Date, until: Date,
                     reason: String?) {
             self.number = number
             self.delegator = delegator
@@ -131,7 +131,7 @@ public struct Delegation: AuditedMachine {
         Projection(unitPath: self.unitPath, dueAt: self.state == .active ? self.until : nil, subjectRef: self.delegate.userID)
     }
 
-    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+    public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {
         guard VehiclePolicy.signerRoles.contains(start.role) else {
             throw SignoffError(.delegationInvalid, "Only the signer roles of the 通行证 chain can be delegated.",
                                extra: ["field": "role"])
@@ -181,14 +181,14 @@ public struct Delegation: AuditedMachine {
         return (delegation, Effect(event: Event.create.rawValue, actingAs: acting, reason: reason, payload: delegation.auditPayload))
     }
 
-    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         switch command {
         case .revoke(let reason): try self.revoke(reason: reason, by: actor, at: now)
         }
     }
 
     /// Ends the delegation now. The delegator, the delegate (declining) or an administrator may.
-    public mutating func revoke(reason: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func revoke(reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting: RoleAssignment
         if actor.userID == self.delegator.userID || actor.userID == self.delegate.userID {
             acting = try actor.assignment(as: self.role, covering: self.unitPath)

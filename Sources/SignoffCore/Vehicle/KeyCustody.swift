@@ -140,7 +140,7 @@ public struct KeyCustody: AuditedMachine {
         self.state == .returned ? nil : "vehicle:\(self.vehicleID.uuidString)"
     }
 
-    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+    public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(as: .gridWorker, covering: start.gridPath)
         var custody = KeyCustody(
             state: .declined, custodyID: id, vehicleID: start.vehicleID, pledgeID: start.pledgeID,
@@ -169,7 +169,7 @@ public struct KeyCustody: AuditedMachine {
         }
     }
 
-    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         switch command {
         case .deposit(let deposit): try self.deposit(deposit, by: actor, at: now)
         case .transfer(let to, let place, let receipt):
@@ -179,14 +179,14 @@ public struct KeyCustody: AuditedMachine {
         }
     }
 
-    public mutating func deposit(_ deposit: Deposit, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func deposit(_ deposit: Deposit, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(as: .gridWorker, covering: self.gridPath)
         guard self.state == .declined else { throw .invalidTransition("deposit", from: self.stateName) }
         return try self.putInCustody(deposit, acting: acting, by: actor, at: now)
     }
 
     public mutating func transfer(
-        to custodian: Custodian, storagePlace: String?, receiptNumber: String?, by actor: Actor, at now: Date
+        to custodian: Custodian, storagePlace: String?, receiptNumber: String?, by actor: Principal, at now: Date
     ) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(asAnyOf: Self.keeperRoles, covering: self.gridPath)
         guard self.state == .held, let from = self.custodian else {
@@ -211,7 +211,7 @@ public struct KeyCustody: AuditedMachine {
     }
 
     public mutating func returnToOwner(
-        passEffective: Bool, pledgeReleased: Bool, by actor: Actor, at now: Date
+        passEffective: Bool, pledgeReleased: Bool, by actor: Principal, at now: Date
     ) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(asAnyOf: Self.keeperRoles, covering: self.gridPath)
         guard self.state == .held, let from = self.custodian else {
@@ -234,7 +234,7 @@ public struct KeyCustody: AuditedMachine {
     }
 
     private mutating func putInCustody(
-        _ deposit: Deposit, acting: RoleAssignment, by actor: Actor, at now: Date
+        _ deposit: Deposit, acting: RoleAssignment, by actor: Principal, at now: Date
     ) throws(SignoffError) -> Effect {
         let custodian = try Self.validated(deposit.custodian)
         let receipt = try DomainFormat.required(deposit.receiptNumber, field: "receipt_number", what: "The receipt number 收据编号", limit: 64)

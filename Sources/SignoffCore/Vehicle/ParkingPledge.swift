@@ -40,7 +40,7 @@ public struct ParkingPledge: AuditedMachine {
     public enum Command: Sendable, Equatable {
         /// A grid worker saw the vehicle on the road before clearance.
         case recordViolation(note: String)
-        /// Issued by the service (`Actor.system`) when the vehicle's pass takes effect.
+        /// Issued by the service (`Principal.system`) when the vehicle's pass takes effect.
         case release(passID: UUID)
     }
 
@@ -107,7 +107,7 @@ public struct ParkingPledge: AuditedMachine {
         now >= self.clearanceDueAt
     }
 
-    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+    public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(as: .gridWorker, covering: start.gridPath)
         let plate = try LicensePlate(start.plate)
         let place = try DomainFormat.required(start.parkingPlace, field: "parking_place", what: "The parking place 停放地点")
@@ -127,14 +127,14 @@ public struct ParkingPledge: AuditedMachine {
         return (pledge, Effect(event: "register", actingAs: acting, payload: payload))
     }
 
-    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         switch command {
         case .recordViolation(let note): try self.recordViolation(note: note, by: actor, at: now)
         case .release(let passID): try self.release(passID: passID, by: actor, at: now)
         }
     }
 
-    public mutating func recordViolation(note: String, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func recordViolation(note: String, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(as: .gridWorker, covering: self.gridPath)
         let note = try DomainFormat.required(note, field: "note", what: "The violation note", limit: 1_000)
         guard self.state == .parked else { throw .invalidTransition("record_violation", from: self.stateName) }
@@ -167,7 +167,7 @@ public struct ParkingPledge: AuditedMachine {
             emitted: [event])
     }
 
-    public mutating func release(passID: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func release(passID: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         try actor.requireSystem(for: "release")
         guard self.state == .parked else { throw .invalidTransition("release", from: self.stateName) }
         self.state = .released

@@ -13,7 +13,7 @@ extension PassApplication {
     /// administrator handed the level to someone else); `repeated_signer` (the actor, or the
     /// person signed for, acted at another level already).
     /// An actor holding several chain roles acts in the pending level's role.
-    public mutating func sign(level: Int? = nil, delegation: DelegationGrant? = nil, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func sign(level: Int? = nil, delegation: DelegationGrant? = nil, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let (pending, acting) = try self.authorizePendingLevel(actor, statedLevel: level, delegation: delegation, event: "sign", at: now)
         let signature = Signature(level: pending.level, role: pending.role, userID: actor.userID, name: actor.displayName,
                                   unitID: acting.unitID, unitPath: acting.unitPath, at: now,
@@ -50,7 +50,7 @@ extension PassApplication {
     }
 
     /// Rejects at the pending level, with a reason. Checked like `sign`, then the reason.
-    public mutating func reject(reason: String?, level: Int? = nil, delegation: DelegationGrant? = nil, by actor: Actor,
+    public mutating func reject(reason: String?, level: Int? = nil, delegation: DelegationGrant? = nil, by actor: Principal,
                                 at now: Date) throws(SignoffError) -> Effect {
         let (pending, acting) = try self.authorizePendingLevel(actor, statedLevel: level, delegation: delegation, event: "reject", at: now)
         let reason = try requireReason(reason)
@@ -75,7 +75,7 @@ extension PassApplication {
     /// `invalid_transition` (not pending); `out_of_order` (another level is pending);
     /// `not_overdue`; `delegation_invalid` (the target does not hold the role there, or is the
     /// current holder); `repeated_signer`; `reason_required`.
-    public mutating func reassign(level: Int, to target: Actor, reason: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func reassign(level: Int, to target: Principal, reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(as: .admin, covering: self.gridPath)
         guard let pending = self.pendingLevel, let due = self.pendingDueAt else {
             throw .invalidTransition("reassign", from: self.stateName)
@@ -137,7 +137,7 @@ extension PassApplication {
 
     /// The pending level and the assignment under which `actor` may act there.
     private func authorizePendingLevel(
-        _ actor: Actor, statedLevel: Int?, delegation: DelegationGrant?, event: String, at now: Date
+        _ actor: Principal, statedLevel: Int?, delegation: DelegationGrant?, event: String, at now: Date
     ) throws(SignoffError) -> (VehiclePolicy.Level, RoleAssignment) {
         guard let pending = self.pendingLevel else { throw .invalidTransition(event, from: self.stateName) }
         if let statedLevel, statedLevel != pending.level {
@@ -186,7 +186,7 @@ extension PassApplication {
     }
 
     /// A delegation applies only to its delegate, inside its period, for its role and unit.
-    static func check(_ grant: DelegationGrant, for actor: Actor, pending: VehiclePolicy.Level, gridPath: UnitPath,
+    static func check(_ grant: DelegationGrant, for actor: Principal, pending: VehiclePolicy.Level, gridPath: UnitPath,
                       at now: Date) throws(SignoffError) {
         let number: [String: JSONValue] = ["delegation_number": .int(grant.number)]
         guard grant.delegateID == actor.userID else {

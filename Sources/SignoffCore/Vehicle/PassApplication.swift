@@ -48,7 +48,7 @@ public struct PassApplication: AuditedMachine {
         case sign(level: Int? = nil, delegation: DelegationGrant? = nil)
         case reject(reason: String?, level: Int? = nil, delegation: DelegationGrant? = nil)
         /// An administrator hands an overdue pending level to another holder of its role (转交).
-        case reassign(level: Int, to: Actor, reason: String?)
+        case reassign(level: Int, to: Principal, reason: String?)
         /// Starts a new round at level 1; the store passes the pledge's current clearance date.
         case resubmit(clearanceDueAt: Date, note: String?)
         case withdraw(reason: String?)
@@ -243,7 +243,7 @@ public struct PassApplication: AuditedMachine {
         }
     }
 
-    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+    public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try Self.applicantSide(actor, for: start.gridPath)
         try Self.requireClearance(due: start.clearanceDueAt, at: now)
         let round = Round(number: 1, startedAt: now, startedBy: actor.userID, startedByName: actor.displayName,
@@ -260,7 +260,7 @@ public struct PassApplication: AuditedMachine {
         return (application, Effect(event: "apply", actingAs: acting, payload: payload))
     }
 
-    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         switch command {
         case .sign(let level, let delegation): try self.sign(level: level, delegation: delegation, by: actor, at: now)
         case .reject(let reason, let level, let delegation):
@@ -271,7 +271,7 @@ public struct PassApplication: AuditedMachine {
         }
     }
 
-    public mutating func resubmit(clearanceDueAt: Date, note: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func resubmit(clearanceDueAt: Date, note: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try Self.applicantSide(actor, for: self.gridPath)
         guard self.state == .rejected else { throw .invalidTransition("resubmit", from: self.stateName) }
         // A violation since the first filing may have restarted the clock.
@@ -288,7 +288,7 @@ public struct PassApplication: AuditedMachine {
         return Effect(event: "resubmit", actingAs: acting, payload: payload)
     }
 
-    public mutating func withdraw(reason: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func withdraw(reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try Self.applicantSide(actor, for: self.gridPath)
         guard self.state == .pending || self.state == .rejected else {
             throw .invalidTransition("withdraw", from: self.stateName)
@@ -302,7 +302,7 @@ public struct PassApplication: AuditedMachine {
     /// The applicant is the vehicle's household; a grid worker of its grid files and follows
     /// the application for them, as on paper. Any grid worker of the grid may, so a change of
     /// grid worker does not strand an application.
-    static func applicantSide(_ actor: Actor, for gridPath: UnitPath) throws(SignoffError) -> RoleAssignment {
+    static func applicantSide(_ actor: Principal, for gridPath: UnitPath) throws(SignoffError) -> RoleAssignment {
         try actor.assignment(as: .gridWorker, covering: gridPath)
     }
 

@@ -127,7 +127,7 @@ public struct CertificateRequest: AuditedMachine {
         }
     }
 
-    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+    public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try Self.requester(actor, personID: start.personID, gridPath: start.gridPath)
         let province = try DomainFormat.required(start.destination.province, field: "destination_province", what: "The destination province 目的地省份", limit: 50)
         let city = try DomainFormat.required(start.destination.city, field: "destination_city", what: "The destination city 目的地城市", limit: 50)
@@ -146,7 +146,7 @@ public struct CertificateRequest: AuditedMachine {
         return (request, Effect(event: "file", actingAs: acting, payload: payload))
     }
 
-    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         switch command {
         case .verify(let note): try self.verify(note: note, by: actor, at: now)
         case .recordExam(let result): try self.recordExam(result, by: actor, at: now)
@@ -155,7 +155,7 @@ public struct CertificateRequest: AuditedMachine {
     }
 
     /// The village confirms identity and residence (身份和居住核实).
-    public mutating func verify(note: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func verify(note: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(asAnyOf: Self.verifierRoles, covering: self.gridPath)
         guard self.state == .filed else { throw .invalidTransition("verify", from: self.stateName) }
         self.state = .verified
@@ -167,7 +167,7 @@ public struct CertificateRequest: AuditedMachine {
     }
 
     /// The health centre's exam: a pass issues the certificate, a fail needs its reason.
-    public mutating func recordExam(_ result: ExamResult, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func recordExam(_ result: ExamResult, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(as: .healthOfficer, covering: self.gridPath)
         switch result {
         case .pass(let number):
@@ -196,7 +196,7 @@ public struct CertificateRequest: AuditedMachine {
     }
 
     /// The requester (the worker, or their grid worker) withdraws before the exam.
-    public mutating func cancel(reason: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func cancel(reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try Self.requester(actor, personID: self.personID, gridPath: self.gridPath)
         guard self.isOpen else { throw .invalidTransition("cancel", from: self.stateName) }
         self.state = .cancelled
@@ -206,7 +206,7 @@ public struct CertificateRequest: AuditedMachine {
     }
 
     /// The worker themself (their own person record) or a grid worker of their grid.
-    static func requester(_ actor: Actor, personID: UUID, gridPath: UnitPath) throws(SignoffError) -> RoleAssignment {
+    static func requester(_ actor: Principal, personID: UUID, gridPath: UnitPath) throws(SignoffError) -> RoleAssignment {
         if actor.personID == personID, let own = actor.assignments.first(where: { $0.role == .worker && $0.covers(gridPath) }) {
             return own
         }

@@ -115,7 +115,7 @@ public struct TransportTrip: AuditedMachine {
                    memberIDs: self.workers.map(\.personID), poorMembers: self.poorHouseholdWorkers)
     }
 
-    public static func start(_ start: Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> (Self, Effect) {
+    public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(asAnyOf: Self.organiserRoles, covering: start.unitPath)
         let province = try DomainFormat.required(start.destination.province, field: "destination_province", what: "The destination province 目的地省份", limit: 50)
         let city = try DomainFormat.required(start.destination.city, field: "destination_city", what: "The destination city 目的地城市", limit: 50)
@@ -145,7 +145,7 @@ public struct TransportTrip: AuditedMachine {
         ]))
     }
 
-    public mutating func handle(_ command: Command, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         switch command {
         case .approve(let note): try self.approve(note: note, by: actor, at: now)
         case .reject(let reason): try self.reject(reason: reason, by: actor, at: now)
@@ -155,7 +155,7 @@ public struct TransportTrip: AuditedMachine {
         }
     }
 
-    public mutating func approve(note: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func approve(note: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(as: .chiefLeader, covering: self.unitPath)
         guard self.state == .filed else { throw .invalidTransition("approve", from: self.stateName) }
         self.state = .approved
@@ -166,7 +166,7 @@ public struct TransportTrip: AuditedMachine {
         return Effect(event: "approve", actingAs: acting, payload: payload)
     }
 
-    public mutating func reject(reason: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func reject(reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(as: .chiefLeader, covering: self.unitPath)
         let reason = try requireReason(reason)
         guard self.state == .filed else { throw .invalidTransition("reject", from: self.stateName) }
@@ -178,7 +178,7 @@ public struct TransportTrip: AuditedMachine {
     }
 
     /// The bus leaves: `boarded` is how many of the listed workers got on.
-    public mutating func depart(boarded: Int, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func depart(boarded: Int, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(asAnyOf: Self.organiserRoles, covering: self.unitPath)
         guard (1...self.workers.count).contains(boarded) else {
             throw SignoffError.invalidValue("boarded", "Boarded must be between 1 and the \(self.workers.count) listed workers, not \(boarded).")
@@ -190,7 +190,7 @@ public struct TransportTrip: AuditedMachine {
         return Effect(event: "depart", actingAs: acting, payload: ["boarded": .int(boarded)])
     }
 
-    public mutating func arrive(note: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func arrive(note: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(asAnyOf: Self.organiserRoles, covering: self.unitPath)
         guard self.state == .departed else { throw .invalidTransition("arrive", from: self.stateName) }
         self.state = .arrived
@@ -200,7 +200,7 @@ public struct TransportTrip: AuditedMachine {
         return Effect(event: "arrive", actingAs: acting, payload: payload)
     }
 
-    public mutating func cancel(reason: String?, by actor: Actor, at now: Date) throws(SignoffError) -> Effect {
+    public mutating func cancel(reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
         let acting = try actor.assignment(asAnyOf: Self.organiserRoles, covering: self.unitPath)
         let reason = try requireReason(reason)
         guard self.state == .filed || self.state == .approved else { throw .invalidTransition("cancel", from: self.stateName) }

@@ -134,7 +134,7 @@ struct ApprovalsController {
     }
 
     /// `?unit=<id>` (a subtree inside the administrator's own), else the administrator's widest unit.
-    func scope(_ request: Request, _ actor: Actor) async throws -> UnitPath {
+    func scope(_ request: Request, _ actor: Principal) async throws -> UnitPath {
         if let text = Self.text(request, "unit") {
             guard let id = UUID(uuidString: text) else { throw SignoffError.invalidValue("unit", "‘unit’ is a unit id (UUID).") }
             let unit = try await self.organisation.database.withConnection { try await self.organisation.unit(id: id, on: $0) }

@@ -141,7 +141,7 @@ struct DelegationsController {
     }
 
     /// The two people, or an administrator over the unit; anyone else gets `not_found`.
-    static func requireReader(_ actor: Actor, _ delegation: Delegation) throws(SignoffError) {
+    static func requireReader(_ actor: Principal, _ delegation: Delegation) throws(SignoffError) {
         if actor.userID == delegation.delegator.userID || actor.userID == delegation.delegate.userID { return }
         guard (try? actor.assignment(as: .admin, covering: delegation.unitPath)) != nil else {
             throw SignoffError.notFound("Delegation #\(delegation.number)")

@@ -112,7 +112,7 @@ struct WebhooksController {
         }
     }
 
-    static func requireAdmin(_ actor: Actor) throws {
+    static func requireAdmin(_ actor: Principal) throws {
         guard actor.holds(.admin) else { throw SignoffError(.forbiddenRole, "This needs the role 乡政府办公室 (admin).") }
     }
 

@@ -23,7 +23,7 @@ struct AdminPages: Sendable {
     }
 
     /// The administrator's widest unit; anyone else is refused with the role it needs.
-    static func adminScope(_ actor: Actor) throws -> UnitPath {
+    static func adminScope(_ actor: Principal) throws -> UnitPath {
         let scopes = actor.assignments.filter { $0.role == .admin }.map(\.unitPath)
         guard let widest = scopes.min(by: { $0.labels.count < $1.labels.count }) else {
             throw SignoffError(.forbiddenRole, "This needs the role 乡政府办公室 (admin).")

@@ -78,7 +78,7 @@ struct AuditPages: Sendable {
     }
 
     /// Who may read a record's history: as the JSON API (`GET /audit`) decides.
-    func authorise(_ subject: UUID, kind: String, path: UnitPath, actor: Actor) throws {
+    func authorise(_ subject: UUID, kind: String, path: UnitPath, actor: Principal) throws {
         if kind == AccountLifecycle.kind {
             if subject != actor.userID { _ = try actor.assignment(as: .admin, covering: path) }
         } else {

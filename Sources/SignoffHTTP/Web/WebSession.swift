@@ -7,7 +7,7 @@ import SignoffStore
 
 /// A signed-in browser: the same opaque, revocable token as a bearer, kept in an HttpOnly cookie.
 public struct WebSession: Sendable {
-    public let actor: SignoffCore.Actor
+    public let actor: SignoffCore.Principal
     public let token: String
 
     /// The CSRF token of this session: a digest of the session token, which a page on another
@@ -51,7 +51,7 @@ public struct WebContext: ChildRequestContext {
         self.session = session
     }
 
-    public var actor: SignoffCore.Actor { self.session.actor }
+    public var actor: SignoffCore.Principal { self.session.actor }
     public var requestID: String { self.id }
     public var maxUploadSize: Int { 4 * 1024 * 1024 }
 }

@@ -16,11 +16,11 @@ struct WorkerPages: Sendable {
 
     static let officialRoles: [Role] = [.gridWorker, .branchSecretary, .healthOfficer, .admin]
 
-    static func seesCertificates(_ actor: Actor) -> Bool {
+    static func seesCertificates(_ actor: Principal) -> Bool {
         actor.holds(.worker) || actor.assignments.contains { Self.officialRoles.contains($0.role) }
     }
 
-    static func homeSubtitle(_ actor: Actor) -> String {
+    static func homeSubtitle(_ actor: Principal) -> String {
         if actor.isWorkerOnly { return "申请 · 进度 · 出示证件 · 定向运输" }
         if actor.holds(.healthOfficer) { return "体检 · 发证" }
         return "村委会核实"

@@ -72,14 +72,14 @@ public struct WebhookStore: Sendable {
 
     // MARK: Managing webhooks
 
-    public func create(unitID: UUID, url: String, secret: String, events: [String], by actor: Actor) async throws -> Webhook {
+    public func create(unitID: UUID, url: String, secret: String, events: [String], by actor: Principal) async throws -> Webhook {
         try await self.database.transaction { connection in
             try await self.create(unitID: unitID, url: url, secret: secret, events: events, by: actor, on: connection)
         }
     }
 
     /// The same, inside a transaction the caller holds (the HTTP route's, with its Idempotency-Key).
-    public func create(unitID: UUID, url: String, secret: String, events: [String], by actor: Actor,
+    public func create(unitID: UUID, url: String, secret: String, events: [String], by actor: Principal,
                        on connection: PostgresConnection) async throws -> Webhook {
         let now = self.clock.now()
         let id = UUID()
@@ -93,7 +93,7 @@ public struct WebhookStore: Sendable {
     }
 
     /// The webhooks of units inside the administrator's jurisdiction.
-    public func list(for actor: Actor) async throws -> [Webhook] {
+    public func list(for actor: Principal) async throws -> [Webhook] {
         let scopes = actor.assignments.filter { $0.role == .admin }.map { $0.unitPath.description }
         return try await self.database.withConnection { connection in
             let rows = try await connection.query("""
@@ -111,12 +111,12 @@ public struct WebhookStore: Sendable {
     }
 
     /// Stops a webhook; its deliveries stay for the record.
-    public func delete(_ id: UUID, by actor: Actor) async throws {
+    public func delete(_ id: UUID, by actor: Principal) async throws {
         try await self.database.transaction { connection in try await self.delete(id, by: actor, on: connection) }
     }
 
     /// The same, inside a transaction the caller holds.
-    public func delete(_ id: UUID, by actor: Actor, on connection: PostgresConnection) async throws {
+    public func delete(_ id: UUID, by actor: Principal, on connection: PostgresConnection) async throws {
         let now = self.clock.now()
         let path = try await self.webhookPath(id, on: connection)
         _ = try actor.assignment(as: .admin, covering: path)
@@ -124,7 +124,7 @@ public struct WebhookStore: Sendable {
     }
 
     /// Deliveries of webhooks in the administrator's jurisdiction, newest first, by status.
-    public func deliveries(status: String?, for actor: Actor, limit: Int) async throws -> [WebhookDelivery] {
+    public func deliveries(status: String?, for actor: Principal, limit: Int) async throws -> [WebhookDelivery] {
         let scopes = actor.assignments.filter { $0.role == .admin }.map { $0.unitPath.description }
         return try await self.database.withConnection { connection in
             let rows = try await connection.query("""
@@ -146,7 +146,7 @@ public struct WebhookStore: Sendable {
     }
 
     /// Sends a dead delivery again, with the same id, from a fresh count of tries.
-    public func replay(_ id: UUID, by actor: Actor) async throws {
+    public func replay(_ id: UUID, by actor: Principal) async throws {
         let now = self.clock.now()
         try await self.database.transaction { connection in
             let rows = try await connection.query("""

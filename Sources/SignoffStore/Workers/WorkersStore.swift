@@ -58,7 +58,7 @@ public struct WorkersStore: Sendable {
 
     /// A grid worker creates the account of a person of their grid: role `worker` at the grid,
     /// login by phone, no password until the worker activates it with the returned code.
-    public func createWorkerAccount(personID: UUID, phone: String, by actor: Actor, requestID: String?, reason: String? = nil) async throws -> WorkerActivation {
+    public func createWorkerAccount(personID: UUID, phone: String, by actor: Principal, requestID: String?, reason: String? = nil) async throws -> WorkerActivation {
         try UnitRules.validatePhone(phone)
         let now = self.transitions.clock.now()
         let code = Self.activationCode()
@@ -156,7 +156,7 @@ public struct WorkersStore: Sendable {
     /// Files a request for `personID`, or for the worker's own person when nil. A worker naming
     /// anyone else gets 404, as if the person did not exist.
     public func fileRequest(
-        personID: UUID?, destination: CertificateRequest.Destination, by actor: Actor,
+        personID: UUID?, destination: CertificateRequest.Destination, by actor: Principal,
         metadata: RequestMetadata = .init(), render: TransitionStore.Render<CertificateRequest>? = nil,
         on connection: PostgresConnection
     ) async throws -> TransitionOutcome<CertificateRequest> {
@@ -177,7 +177,7 @@ public struct WorkersStore: Sendable {
     }
 
     public func fileRequest(
-        personID: UUID?, destination: CertificateRequest.Destination, by actor: Actor,
+        personID: UUID?, destination: CertificateRequest.Destination, by actor: Principal,
         metadata: RequestMetadata = .init(), render: TransitionStore.Render<CertificateRequest>? = nil
     ) async throws -> TransitionOutcome<CertificateRequest> {
         try await self.database.transaction { connection in
@@ -187,17 +187,17 @@ public struct WorkersStore: Sendable {
 
     /// A request as its reader may see it: a worker sees only their own (others are 404),
     /// an official only inside their jurisdiction.
-    public func request(_ id: UUID, for actor: Actor, on connection: PostgresConnection) async throws -> Stored<CertificateRequest> {
+    public func request(_ id: UUID, for actor: Principal, on connection: PostgresConnection) async throws -> Stored<CertificateRequest> {
         let stored = try await self.transitions.load(CertificateRequest.self, id: id, on: connection)
         try Self.reveal(stored.machine, to: actor)
         return stored
     }
 
-    public func request(_ id: UUID, for actor: Actor) async throws -> Stored<CertificateRequest> {
+    public func request(_ id: UUID, for actor: Principal) async throws -> Stored<CertificateRequest> {
         try await self.database.withConnection { try await self.request(id, for: actor, on: $0) }
     }
 
-    static func reveal(_ request: CertificateRequest, to actor: Actor) throws(SignoffError) {
+    static func reveal(_ request: CertificateRequest, to actor: Principal) throws(SignoffError) {
         if actor.personID == request.personID { return }
         if actor.isWorkerOnly { throw SignoffError.notFound("This health certificate request") }
         _ = try actor.assignment(asAnyOf: Role.allCases.filter { $0 != .worker }, covering: request.gridPath)
@@ -212,7 +212,7 @@ public struct WorkersStore: Sendable {
     }
 
     public func apply(
-        _ action: RequestAction, toRequest id: UUID, expectedVersion: Int? = nil, by actor: Actor,
+        _ action: RequestAction, toRequest id: UUID, expectedVersion: Int? = nil, by actor: Principal,
         metadata: RequestMetadata = .init(), render: TransitionStore.Render<CertificateRequest>? = nil
     ) async throws -> TransitionOutcome<CertificateRequest> {
         try await self.database.transaction { connection in
@@ -221,7 +221,7 @@ public struct WorkersStore: Sendable {
     }
 
     public func apply(
-        _ action: RequestAction, toRequest id: UUID, expectedVersion: Int? = nil, by actor: Actor,
+        _ action: RequestAction, toRequest id: UUID, expectedVersion: Int? = nil, by actor: Principal,
         metadata: RequestMetadata = .init(), render: TransitionStore.Render<CertificateRequest>? = nil,
         on connection: PostgresConnection
     ) async throws -> TransitionOutcome<CertificateRequest> {
@@ -256,7 +256,7 @@ public struct WorkersStore: Sendable {
     }
 
     /// Requests a reader may see, newest first: a worker's own, or an official's jurisdiction.
-    public func requests(for actor: Actor, state: CertificateRequest.State?, limit: Int = 200) async throws -> [Stored<CertificateRequest>] {
+    public func requests(for actor: Principal, state: CertificateRequest.State?, limit: Int = 200) async throws -> [Stored<CertificateRequest>] {
         try await self.database.withConnection { connection in
             let paths = actor.assignments.filter { $0.role != .worker }.map(\.unitPath.description)
             let person = actor.personID
@@ -306,7 +306,7 @@ public struct WorkersStore: Sendable {
 
     /// Files a trip after checking every listed worker; refuses naming each one who fails.
     public func fileTrip(
-        _ filing: TripFiling, by actor: Actor, metadata: RequestMetadata = .init(),
+        _ filing: TripFiling, by actor: Principal, metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<TransportTrip>? = nil, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<TransportTrip> {
         let organisation = OrganisationStore(database: self.database)
@@ -385,7 +385,7 @@ public struct WorkersStore: Sendable {
     }
 
     public func fileTrip(
-        _ filing: TripFiling, by actor: Actor, metadata: RequestMetadata = .init(), render: TransitionStore.Render<TransportTrip>? = nil
+        _ filing: TripFiling, by actor: Principal, metadata: RequestMetadata = .init(), render: TransitionStore.Render<TransportTrip>? = nil
     ) async throws -> TransitionOutcome<TransportTrip> {
         try await self.database.transaction { try await self.fileTrip(filing, by: actor, metadata: metadata, render: render, on: $0) }
     }
@@ -413,24 +413,24 @@ public struct WorkersStore: Sendable {
     }
 
     /// A trip as its reader may see it: a worker only a trip they are on (others are 404).
-    public func trip(_ id: UUID, for actor: Actor, on connection: PostgresConnection) async throws -> Stored<TransportTrip> {
+    public func trip(_ id: UUID, for actor: Principal, on connection: PostgresConnection) async throws -> Stored<TransportTrip> {
         let stored = try await self.transitions.load(TransportTrip.self, id: id, on: connection)
         try Self.reveal(stored.machine, to: actor)
         return stored
     }
 
-    public func trip(_ id: UUID, for actor: Actor) async throws -> Stored<TransportTrip> {
+    public func trip(_ id: UUID, for actor: Principal) async throws -> Stored<TransportTrip> {
         try await self.database.withConnection { try await self.trip(id, for: actor, on: $0) }
     }
 
-    static func reveal(_ trip: TransportTrip, to actor: Actor) throws(SignoffError) {
+    static func reveal(_ trip: TransportTrip, to actor: Principal) throws(SignoffError) {
         if let person = actor.personID, trip.workers.contains(where: { $0.personID == person }), actor.isWorkerOnly { return }
         if actor.isWorkerOnly { throw SignoffError.notFound("This transport trip") }
         _ = try actor.assignment(asAnyOf: Role.allCases.filter { $0 != .worker }, covering: trip.unitPath)
     }
 
     public func apply(
-        _ command: TransportTrip.Command, toTrip id: UUID, expectedVersion: Int? = nil, by actor: Actor,
+        _ command: TransportTrip.Command, toTrip id: UUID, expectedVersion: Int? = nil, by actor: Principal,
         metadata: RequestMetadata = .init(), render: TransitionStore.Render<TransportTrip>? = nil
     ) async throws -> TransitionOutcome<TransportTrip> {
         try await self.database.transaction { connection in
@@ -439,7 +439,7 @@ public struct WorkersStore: Sendable {
     }
 
     public func apply(
-        _ command: TransportTrip.Command, toTrip id: UUID, expectedVersion: Int? = nil, by actor: Actor,
+        _ command: TransportTrip.Command, toTrip id: UUID, expectedVersion: Int? = nil, by actor: Principal,
         metadata: RequestMetadata = .init(), render: TransitionStore.Render<TransportTrip>? = nil, on connection: PostgresConnection
     ) async throws -> TransitionOutcome<TransportTrip> {
         let stored = try await self.trip(id, for: actor, on: connection)
@@ -449,7 +449,7 @@ public struct WorkersStore: Sendable {
     }
 }
 
-extension Actor {
+extension Principal {
     /// A migrant worker's account, holding no official role: other people's records are hidden from it.
     public var isWorkerOnly: Bool {
         !self.assignments.contains { $0.role != .worker }

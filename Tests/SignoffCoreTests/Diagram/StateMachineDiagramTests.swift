@@ -196,13 +196,13 @@ struct Trace {
         Set(diagram.edges.map { Step(from: $0.from, event: $0.event, to: $0.to) })
     }
 
-    mutating func start<M: AuditedMachine>(_ start: M.Start, id: UUID, by actor: Actor, at now: Date) throws(SignoffError) -> M {
+    mutating func start<M: AuditedMachine>(_ start: M.Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> M {
         let (machine, effect) = try M.start(start, id: id, by: actor, at: now)
         self.seen.insert(Step(from: nil, event: effect.event, to: machine.stateName))
         return machine
     }
 
-    mutating func step<M: AuditedMachine>(_ machine: inout M, _ command: M.Command, by actor: Actor, at now: Date) throws(SignoffError) {
+    mutating func step<M: AuditedMachine>(_ machine: inout M, _ command: M.Command, by actor: Principal, at now: Date) throws(SignoffError) {
         let from = machine.stateName
         let effect = try machine.handle(command, by: actor, at: now)
         self.seen.insert(Step(from: from, event: effect.event, to: machine.stateName))

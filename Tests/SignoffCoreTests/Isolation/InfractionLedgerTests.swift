@@ -61,7 +61,7 @@ import Testing
             id: id, householdID: Fixture.householdID, personID: Fixture.ownerID, gridPath: Fixture.grid1,
             kind: .vehicleOnRoadBeforeClearance, points: 5, note: "川Q12345: 在村道上行驶",
             sourceKey: "vehicle.violation:\(Fixture.pledgeID.uuidString):1", recordedAt: consumed,
-            recordedBy: Actor.systemUserID, recordedByName: Actor.system.displayName, policyVersion: "iso-test-v1"))
+            recordedBy: Principal.systemUserID, recordedByName: Principal.system.displayName, policyVersion: "iso-test-v1"))
         // Delivered twice, the same fact carries the same key: the ledger's unique index keeps one entry.
         let again = try #require(try InfractionLedger.entry(for: event, policy: Fixture.isolationPolicy(), id: UUID(), at: consumed))
         #expect(again.sourceKey == entry.sourceKey)
@@ -81,7 +81,7 @@ import Testing
         #expect(entry.personID == Fixture.ownerID)
         #expect(entry.gridPath == Fixture.grid1)
         #expect(entry.sourceKey == "vehicle.key_declined:\(custodyID.uuidString)")
-        #expect(entry.recordedBy == Actor.systemUserID)
+        #expect(entry.recordedBy == Principal.systemUserID)
     }
 
     @Test func otherEventsScoreNothingAndBrokenOnesAreRefused() throws {

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct ReturneeIsolationTests {
     func register(
-        _ start: ReturneeIsolation.Start = Fixture.returnee(), by actor: Actor = Fixture.gridWorker, at now: Date = Fixture.t0
+        _ start: ReturneeIsolation.Start = Fixture.returnee(), by actor: Principal = Fixture.gridWorker, at now: Date = Fixture.t0
     ) throws(SignoffError) -> (ReturneeIsolation, Effect) {
         try ReturneeIsolation.start(start, id: Fixture.returneeID, by: actor, at: now)
     }

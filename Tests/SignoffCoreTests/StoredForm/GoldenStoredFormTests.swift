@@ -158,8 +158,8 @@ enum GoldenScenarios {
 
     static func id(_ n: Int) -> UUID { UUID(uuidString: String(format: "60000000-0000-0000-0000-%012d", n))! }
 
-    static func person(_ n: Int, _ name: String, _ role: Role, _ path: UnitPath, personID: UUID? = nil) -> Actor {
-        Actor(userID: id(n), displayName: name,
+    static func person(_ n: Int, _ name: String, _ role: Role, _ path: UnitPath, personID: UUID? = nil) -> Principal {
+        Principal(userID: id(n), displayName: name,
               assignments: [RoleAssignment(role: role, unitID: Fixture.unitID(path), unitPath: path)], personID: personID)
     }
 

@@ -60,8 +60,8 @@ enum Fixture {
         UnitPath(labels: text.split(separator: ".").map(String.init))
     }
 
-    static func actor(_ name: String, _ roles: (Role, UnitPath)...) -> Actor {
-        Actor(userID: UUID(), displayName: name,
+    static func actor(_ name: String, _ roles: (Role, UnitPath)...) -> Principal {
+        Principal(userID: UUID(), displayName: name,
               assignments: roles.map { RoleAssignment(role: $0.0, unitID: unitID($0.1), unitPath: $0.1) })
     }
 
@@ -101,7 +101,7 @@ func expectError<T>(
 /// Expects a command to be refused with `code` and to leave the machine exactly as it was.
 @discardableResult
 func expectRefused<M: AuditedMachine>(
-    _ machine: inout M, _ command: M.Command, by actor: Actor, at now: Date, _ code: SignoffError.Code,
+    _ machine: inout M, _ command: M.Command, by actor: Principal, at now: Date, _ code: SignoffError.Code,
     sourceLocation: SourceLocation = #_sourceLocation
 ) -> SignoffError? {
     let before = snapshot(machine)

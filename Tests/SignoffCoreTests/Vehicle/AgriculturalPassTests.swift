@@ -6,7 +6,7 @@ import Testing
 @Suite struct AgriculturalPassTests {
     static let passID = UUID(uuidString: "0E000000-0000-0000-0000-0000000000AA")!
 
-    func request(by actor: Actor = Fixture.gridWorker, purpose: String = "春耕运输化肥")
+    func request(by actor: Principal = Fixture.gridWorker, purpose: String = "春耕运输化肥")
         throws(SignoffError) -> (AgriculturalPass, Effect)
     {
         let start = AgriculturalPass.Start(

@@ -12,7 +12,7 @@ import Testing
         KeyCustody.Deposit(custodian: self.clerk, receiptNumber: "KY-0012", storagePlace: "村委会保险柜")
     }
 
-    func open(_ opening: KeyCustody.Start.Opening, by actor: Actor = Fixture.gridWorker) throws(SignoffError)
+    func open(_ opening: KeyCustody.Start.Opening, by actor: Principal = Fixture.gridWorker) throws(SignoffError)
         -> (KeyCustody, Effect)
     {
         let start = KeyCustody.Start(vehicleID: Fixture.vehicleID, pledgeID: Fixture.pledgeID, ownerPersonID: Fixture.ownerID,

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct ParkingPledgeTests {
     func register(
-        plate: String = "川Q12345", policy: VehiclePolicy = Fixture.policy(), by actor: Actor = Fixture.gridWorker
+        plate: String = "川Q12345", policy: VehiclePolicy = Fixture.policy(), by actor: Principal = Fixture.gridWorker
     ) throws(SignoffError) -> (ParkingPledge, Effect) {
         let start = ParkingPledge.Start(
             vehicleID: Fixture.vehicleID, plate: plate, ownerPersonID: Fixture.ownerID, householdID: Fixture.householdID,
@@ -92,7 +92,7 @@ import Testing
         let passID = UUID()
         expectRefused(&pledge, .release(passID: passID), by: Fixture.chiefLeader, at: Fixture.t0, .forbiddenRole)
         // A user who happens to have no roles is still not the service.
-        let nobody = Actor(userID: UUID(), displayName: "nobody", assignments: [])
+        let nobody = Principal(userID: UUID(), displayName: "nobody", assignments: [])
         expectRefused(&pledge, .release(passID: passID), by: nobody, at: Fixture.t0, .forbiddenRole)
 
         let releasedAt = Fixture.t0.plus(days: 15)

@@ -6,7 +6,7 @@ import Testing
 @Suite struct PassApplicationTests {
     let cleared = Fixture.t0.plus(days: 14)
 
-    func start(policy: VehiclePolicy = Fixture.policy(), at now: Date? = nil, by actor: Actor = Fixture.gridWorker)
+    func start(policy: VehiclePolicy = Fixture.policy(), at now: Date? = nil, by actor: Principal = Fixture.gridWorker)
         throws(SignoffError) -> (PassApplication, Effect)
     {
         let start = PassApplication.Start(
@@ -20,7 +20,7 @@ import Testing
     }
 
     /// Signs levels in order with the given signers, an hour apart from `from`.
-    func signAll(_ app: inout PassApplication, _ signers: [Actor], from: Date) throws(SignoffError) {
+    func signAll(_ app: inout PassApplication, _ signers: [Principal], from: Date) throws(SignoffError) {
         for (index, signer) in signers.enumerated() {
             _ = try app.handle(.sign(), by: signer, at: from.plus(hours: Double(index + 1)))
         }

@@ -9,7 +9,7 @@ import Testing
     static let deputy = Fixture.actor("支部书记 副职", (.branchSecretary, Fixture.village1))
 
     /// A pass signed at levels 1 and 2 (by `levelTwo`), waiting for the branch secretary.
-    func atLevelThree(levelTwo: Actor = Fixture.groupLeader) throws(SignoffError) -> PassApplication {
+    func atLevelThree(levelTwo: Principal = Fixture.groupLeader) throws(SignoffError) -> PassApplication {
         let start = PassApplication.Start(
             vehicleID: Fixture.vehicleID, pledgeID: Fixture.pledgeID, plate: try LicensePlate("川Q12345"),
             gridPath: Fixture.grid1, clearanceDueAt: self.cleared, policy: Fixture.policy())
@@ -19,7 +19,7 @@ import Testing
         return app
     }
 
-    func grant(from delegator: Actor = Fixture.branchSecretary, to delegate: Actor = Self.deputy, number: Int = 7,
+    func grant(from delegator: Principal = Fixture.branchSecretary, to delegate: Principal = Self.deputy, number: Int = 7,
                days: Double = 3, active: Bool = true) -> DelegationGrant {
         DelegationGrant(number: number, delegator: Delegation.Person(userID: delegator.userID, name: delegator.displayName),
                         delegateID: delegate.userID, role: .branchSecretary, unitPath: Fixture.village1,
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func aDelegationNeedsTheSameRoleOverTheUnitAnotherPersonAndASanePeriod() throws {
-        func make(_ delegate: Actor, by actor: Actor = Fixture.branchSecretary, from: Date? = nil, until: Date? = nil) -> SignoffError.Code? {
+        func make(_ delegate: Principal, by actor: Principal = Fixture.branchSecretary, from: Date? = nil, until: Date? = nil) -> SignoffError.Code? {
             let start = Delegation.Start(number: 1, delegator: Fixture.branchSecretary, delegate: delegate, role: .branchSecretary,
                                          unitID: Fixture.branchSecretary.assignments[0].unitID, from: from ?? Fixture.t0,
                                          until: until ?? Fixture.t0.plus(days: 3), reason: "外出")

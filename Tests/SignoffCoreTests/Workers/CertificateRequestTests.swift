@@ -5,10 +5,10 @@ import Testing
 
 @Suite struct CertificateRequestTests {
     static let personID = UUID(uuidString: "0E000000-0000-0000-0000-0000000000F1")!
-    static let worker = Actor(userID: UUID(), displayName: "务工人员 杨明",
+    static let worker = Principal(userID: UUID(), displayName: "务工人员 杨明",
                               assignments: [RoleAssignment(role: .worker, unitID: Fixture.unitID(Fixture.grid1), unitPath: Fixture.grid1)],
                               personID: personID)
-    static let otherWorker = Actor(userID: UUID(), displayName: "务工人员 龙华",
+    static let otherWorker = Principal(userID: UUID(), displayName: "务工人员 龙华",
                                    assignments: [RoleAssignment(role: .worker, unitID: Fixture.unitID(Fixture.grid1), unitPath: Fixture.grid1)],
                                    personID: UUID())
 
@@ -17,7 +17,7 @@ import Testing
                                  destination: .init(province: province, city: "东莞", employer: employer), policy: .builtIn)
     }
 
-    static func filed(by actor: Actor = worker, province: String = "广东") throws(SignoffError) -> CertificateRequest {
+    static func filed(by actor: Principal = worker, province: String = "广东") throws(SignoffError) -> CertificateRequest {
         try CertificateRequest.start(start(province: province), id: UUID(), by: actor, at: Fixture.t0).0
     }
 

@@ -19,7 +19,7 @@ extension TestWorld {
     }
 
     /// The signed-in actor of a seeded account.
-    func actor(_ username: String) async throws -> Actor {
+    func actor(_ username: String) async throws -> Principal {
         try #require(try await self.services.accounts.authenticate(token: self.town.tokens[username]!))
     }
 

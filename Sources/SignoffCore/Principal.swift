@@ -18,8 +18,9 @@ public struct RoleAssignment: Sendable, Hashable, Codable {
     }
 }
 
-/// Who is acting, with every role they hold at this moment.
-public struct Actor: Sendable, Hashable, Codable {
+/// Who is acting, with every role they hold at this moment. (Named so that it does not shadow
+/// Swift's `Actor`.)
+public struct Principal: Sendable, Hashable, Codable {
     public var userID: UUID
     public var displayName: String
     public var assignments: [RoleAssignment]
