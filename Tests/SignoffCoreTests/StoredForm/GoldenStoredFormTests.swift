@@ -444,7 +444,8 @@ enum GoldenScenarios {
               let certData = try? certificates[2].encode(), let cert = try? StoredForm.decoder().decode(CertificateRequest.self, from: certData),
               let tripData = try? trips[4].encode(), let trip = try? StoredForm.decoder().decode(TransportTrip.self, from: tripData),
               let retData = try? returnees[3].encode(), let ret = try? StoredForm.decoder().decode(ReturneeIsolation.self, from: retData),
-              let reading = ret.readings.first, let fever = ret.feverReports.first
+              let reading = ret.readings.first, let fever = ret.feverReports.first,
+              let delegation = try? newDelegation()
         else { return [] }
         let policy = Fixture.isolationPolicy()
         let credit = AutonomyCredit(id: id(800), householdID: Fixture.householdID, personID: nil, gridPath: Fixture.grid1,
@@ -477,7 +478,7 @@ enum GoldenScenarios {
             KeyCheck(policy, IsolationPolicy.CodingKeys.self),
             KeyCheck(policy.keyAreas[0], IsolationPolicy.KeyArea.CodingKeys.self),
             KeyCheck(DomainEvent(name: "n", key: "k", payload: [:]), DomainEvent.CodingKeys.self),
-            KeyCheck(try! newDelegation(), Delegation.CodingKeys.self),
+            KeyCheck(delegation, Delegation.CodingKeys.self),
             KeyCheck(Credential(kind: .vehiclePass, number: "通行证-2020-0000ABCD", subject: "川A12345", scope: "联合苗族乡", issuedAt: t0,
                                 validFrom: t0, validUntil: t0.plus(days: 7), keyID: "0123abcd"), Credential.CodingKeys.self),
             KeyCheck(CredentialKey(keyID: "0123abcd", publicKey: "AAAA", notBefore: t0, notAfter: nil), CredentialKey.CodingKeys.self),
