@@ -242,7 +242,7 @@ public struct ApprovalInbox: Sendable {
 
     private static func item(_ row: PostgresRow) throws -> (PendingApplication, Int64) {
         let (id, version, state, path, since, due, micros) = try row.decode((UUID, Int, String, String, Date, Date?, Int64).self)
-        let application = try StoreCoding.decoder().decode(PassApplication.self, from: Data(state.utf8))
+        let application = try StoredForm.decoder().decode(PassApplication.self, from: Data(state.utf8))
         return (PendingApplication(id: id, version: version, application: application, unitPath: try UnitPath(path),
                                    pendingSince: since, dueAt: due), micros)
     }

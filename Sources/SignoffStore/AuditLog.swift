@@ -105,7 +105,7 @@ public enum AuditLog {
               FROM audit_events WHERE subject_id = \(subjectID) ORDER BY seq
             """, logger: logger)
         var records: [AuditRecord] = []
-        let decoder = StoreCoding.decoder()
+        let decoder = StoredForm.decoder()
         for try await (id, kind, subject, seq, event, from, to, actorID, actorName, role, unitPath, reason, payload, at, requestID, hash, prevHash)
             in rows.decode((Int, String, UUID, Int, String, String?, String, UUID?, String, String?, String?, String?, String, Date, String?, String, String?).self)
         {

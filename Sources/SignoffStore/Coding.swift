@@ -1,16 +1,10 @@
 import Foundation
 import SignoffCore
 
-/// The store's JSON coding: `StoredForm`, the one definition of the stored form.
+/// JSON text for SQL parameters, in the stored form (`StoredForm`, the one definition of it).
 enum StoreCoding {
-    static func encoder() -> JSONEncoder { StoredForm.encoder() }
-
-    static func decoder() -> JSONDecoder { StoredForm.decoder() }
-
-    static let timestamp = StoredForm.timestamp
-
     static func json<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try Self.encoder().encode(value), as: UTF8.self)
+        String(decoding: try StoredForm.encoder().encode(value), as: UTF8.self)
     }
 
     static func json(_ payload: [String: JSONValue]) throws -> String {

@@ -219,7 +219,7 @@ public struct DelegationStore: Sendable {
     private static func decode(_ rows: PostgresRowSequence) async throws -> [StoredDelegation] {
         var items: [StoredDelegation] = []
         for try await (id, version, state) in rows.decode((UUID, Int, String).self) {
-            let delegation = try StoreCoding.decoder().decode(Delegation.self, from: Data(state.utf8))
+            let delegation = try StoredForm.decoder().decode(Delegation.self, from: Data(state.utf8))
             items.append(StoredDelegation(id: id, version: version, delegation: delegation))
         }
         return items

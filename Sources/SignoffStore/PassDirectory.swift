@@ -119,7 +119,7 @@ public struct PassDirectory: Sendable {
                    AND kind IN (\(ParkingPledge.kind), \(KeyCustody.kind), \(PassApplication.kind))
                  ORDER BY subject_ref, kind, created_at DESC, id
                 """, logger: self.logger)
-            let decoder = StoreCoding.decoder()
+            let decoder = StoredForm.decoder()
             for try await (vehicle, kind, id, version, state, created, updated) in records.decode(
                 (UUID, String, UUID, Int, String, Date, Date).self)
             {
@@ -189,7 +189,7 @@ public struct PassDirectory: Sendable {
                  LIMIT \(limit)
                 """, logger: self.logger)
             var found: [(stored: Stored<ReturneeIsolation>, name: String)] = []
-            let decoder = StoreCoding.decoder()
+            let decoder = StoredForm.decoder()
             for try await (id, version, state, created, updated, name) in rows.decode((UUID, Int, String, Date, Date, String).self) {
                 let machine = try decoder.decode(ReturneeIsolation.self, from: Data(state.utf8))
                 found.append((Stored(id: id, machine: machine, version: version, createdAt: created, updatedAt: updated), name))
@@ -244,7 +244,7 @@ public struct PassDirectory: Sendable {
 
     private static func listings(_ rows: PostgresRowSequence, withMine: Bool) async throws -> [PassListing] {
         var listings: [PassListing] = []
-        let decoder = StoreCoding.decoder()
+        let decoder = StoredForm.decoder()
         for try await (id, version, state, path, updated, event, at) in rows.decode(
             (UUID, Int, String, String, Date, String?, Date?).self)
         {

@@ -260,7 +260,7 @@ public struct TransitionStore: Sendable {
                 // A form this build does not know: written by a newer build, or not migrated.
                 throw SignoffError(.internalError, "This record is stored in form \(schemaVersion) of ‘\(Machine.kind)’; this service reads form \(Machine.schemaVersion).")
             }
-            let machine = try StoreCoding.decoder().decode(Machine.self, from: Data(state.utf8))
+            let machine = try StoredForm.decoder().decode(Machine.self, from: Data(state.utf8))
             return Stored(id: id, machine: machine, version: version, createdAt: created, updatedAt: updated)
         }
         throw SignoffError.notFound("This record")
@@ -354,7 +354,7 @@ public struct TransitionStore: Sendable {
     }
 
     private static func conflict<Machine: AuditedMachine>(_ current: Stored<Machine>, detail: String) throws -> SignoffError {
-        let state = try JSONDecoder().decode(JSONValue.self, from: StoreCoding.encoder().encode(current.machine))
+        let state = try JSONDecoder().decode(JSONValue.self, from: StoredForm.encoder().encode(current.machine))
         return SignoffError(.versionConflict, detail, extra: [
             "current_version": .int(current.version),
             "current_state": .string(current.machine.stateName),

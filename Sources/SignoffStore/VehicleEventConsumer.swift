@@ -82,7 +82,7 @@ public struct VehicleEventConsumer: Sendable {
                 """, logger: self.logger)
             var claimed: Claimed?
             for try await (id, name, key, payload) in rows.decode((Int, String, String, String).self) {
-                let fields = try StoreCoding.decoder().decode([String: JSONValue].self, from: Data(payload.utf8))
+                let fields = try StoredForm.decoder().decode([String: JSONValue].self, from: Data(payload.utf8))
                 claimed = Claimed(id: id, event: DomainEvent(name: name, key: key, payload: fields))
             }
             guard let claimed else { return nil }

@@ -30,7 +30,7 @@ extension VehicleStore {
                  ORDER BY i.state_name = 'held' DESC, v.plate
                 """, logger: self.logger)
             var keys: [KeyWhereabouts] = []
-            let decoder = StoreCoding.decoder()
+            let decoder = StoredForm.decoder()
             for try await (id, vehicle, plate, state, path, since) in rows.decode((UUID, UUID, String, String, String, Date).self) {
                 // The fields are read from the machine, never from the document's field names.
                 let custody = try decoder.decode(KeyCustody.self, from: Data(state.utf8))

@@ -327,7 +327,7 @@ public struct VehicleStore: Sendable {
 
     /// Decodes a stored machine state read by `records` or a list query.
     public static func decode<Machine: AuditedMachine>(_ type: Machine.Type, _ state: Data) throws -> Machine {
-        try StoreCoding.decoder().decode(Machine.self, from: state)
+        try StoredForm.decoder().decode(Machine.self, from: state)
     }
 
     // MARK: Lookups inside a transaction

@@ -125,7 +125,7 @@ public struct NotificationStore: Sendable {
             }
             try await connection.query("SAVEPOINT notify", logger: self.logger)
             do {
-                let fields = try StoreCoding.decoder().decode([String: JSONValue].self, from: Data(claimed.payload.utf8))
+                let fields = try StoredForm.decoder().decode([String: JSONValue].self, from: Data(claimed.payload.utf8))
                 let path = try await self.unitPath(of: claimed.subject, on: connection)
                 let recipients = try await self.recipients(rule, fields: fields, path: path, on: connection)
                 let title = NotificationPolicy.render(rule.title, fields)

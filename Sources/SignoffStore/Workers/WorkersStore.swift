@@ -273,7 +273,7 @@ public struct WorkersStore: Sendable {
 
     static func decode<Machine: AuditedMachine>(_ rows: PostgresRowSequence) async throws -> [Stored<Machine>] {
         var result: [Stored<Machine>] = []
-        let decoder = StoreCoding.decoder()
+        let decoder = StoredForm.decoder()
         for try await (state, version, created, updated, id) in rows.decode((String, Int, Date, Date, UUID).self) {
             result.append(Stored(id: id, machine: try decoder.decode(Machine.self, from: Data(state.utf8)), version: version,
                                  createdAt: created, updatedAt: updated))
