@@ -125,6 +125,8 @@ public struct Projection: Sendable, Equatable {
     public var memberIDs: [UUID]
     /// How many of those come from poor households 贫困户, for the report.
     public var poorMembers: Int?
+    /// What people look the instance up by when they type part of it (a vehicle's plate).
+    public var label: String?
 
     public init(
         unitPath: UnitPath,
@@ -138,7 +140,8 @@ public struct Projection: Sendable, Equatable {
         category: String? = nil,
         headcount: Int? = nil,
         memberIDs: [UUID] = [],
-        poorMembers: Int? = nil
+        poorMembers: Int? = nil,
+        label: String? = nil
     ) {
         self.unitPath = unitPath
         self.pendingRole = pendingRole
@@ -152,6 +155,7 @@ public struct Projection: Sendable, Equatable {
         self.headcount = headcount
         self.memberIDs = memberIDs
         self.poorMembers = poorMembers
+        self.label = label
     }
 }
 

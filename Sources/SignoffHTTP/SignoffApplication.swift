@@ -147,6 +147,9 @@ public func buildApplication(
         consumer: services.vehicleEvents, interval: eventPollInterval, logger: logger, isReady: { await startUp.isFinished }))
     application.addServices(NotificationService(
         worker: services.notificationWorker, interval: eventPollInterval, logger: logger, isReady: { await startUp.isFinished }))
+    application.addServices(PendingTallyService(
+        queries: AdminQueries(database: services.database, clock: services.transitions.clock), interval: .seconds(5), logger: logger,
+        isReady: { await startUp.isFinished }))
     application.beforeServerStarts {
         await startUp.finish(try await beforeServerStarts())
     }

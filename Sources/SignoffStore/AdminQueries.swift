@@ -32,21 +32,41 @@ public struct AdminQueries: Sendable {
 
     var logger: Logger { self.database.logger }
 
-    /// Pending and overdue counts per (village, group, level) inside `scope`, through the same
-    /// projection columns as the inbox (kind, pending_role, unit_path, due_at).
+    /// Pending and overdue counts per (village, group, level) inside `scope`, from the kept
+    /// counts (`pending_tally` and its unfolded deltas, `schema/0013_pending_overview.sql`), so the
+    /// cost does not grow with the number of pending applications: only what falls due today is
+    /// counted from the pending rows themselves (index `instances_pending_due`).
     public func pendingCells(in scope: UnitPath) async throws -> [PendingCell] {
         let now = self.clock.now()
+        let today = Int((now.timeIntervalSince1970 / 86_400).rounded(.down))
+        let dayStart = Date(timeIntervalSince1970: Double(today) * 86_400)
         return try await self.database.withConnection { connection in
             let rows = try await connection.query("""
+                WITH counted AS (
+                    SELECT unit_path, level, due_day, pending AS n FROM pending_tally
+                     WHERE kind = \(PassApplication.kind) AND unit_path <@ \(scope.description)::ltree
+                    UNION ALL
+                    SELECT unit_path, level, due_day, delta FROM pending_tally_deltas
+                     WHERE kind = \(PassApplication.kind) AND unit_path <@ \(scope.description)::ltree
+                ), per_unit AS (
+                    SELECT unit_path, level, sum(n) AS pending, coalesce(sum(n) FILTER (WHERE due_day < \(today)), 0) AS overdue
+                      FROM counted GROUP BY 1, 2
+                    UNION ALL
+                    SELECT unit_path, pending_level, 0, count(*)
+                      FROM instances
+                     WHERE kind = \(PassApplication.kind) AND pending_role IS NOT NULL
+                       AND due_at >= \(dayStart) AND due_at < \(now)
+                       AND unit_path <@ \(scope.description)::ltree
+                     GROUP BY 1, 2
+                ), c AS (
+                    SELECT subpath(unit_path, 0, 2) AS village, subpath(unit_path, 0, 3) AS grp, level::integer AS level,
+                           sum(pending)::integer AS pending, sum(overdue)::integer AS overdue
+                      FROM per_unit WHERE nlevel(unit_path) >= 3
+                     GROUP BY 1, 2, 3 HAVING sum(pending) > 0
+                )
                 SELECT c.village::text, coalesce(v.name, c.village::text), c.grp::text, coalesce(g.name, c.grp::text),
                        c.level, c.pending, c.overdue
-                  FROM (SELECT subpath(unit_path, 0, 2) AS village, subpath(unit_path, 0, 3) AS grp,
-                               pending_level::integer AS level,
-                               count(*)::integer AS pending, (count(*) FILTER (WHERE due_at < \(now)))::integer AS overdue
-                          FROM instances
-                         WHERE kind = \(PassApplication.kind) AND pending_role IS NOT NULL
-                           AND unit_path <@ \(scope.description)::ltree AND nlevel(unit_path) >= 3
-                         GROUP BY 1, 2, 3) c
+                  FROM c
                   LEFT JOIN units v ON v.path = c.village
                   LEFT JOIN units g ON g.path = c.grp
                  ORDER BY c.village, c.grp, c.level
@@ -58,6 +78,19 @@ public struct AdminQueries: Sendable {
                                          level: level, pending: pending, overdue: overdue))
             }
             return cells
+        }
+    }
+
+    /// Moves the appended pending deltas into the kept counts and merges the days before
+    /// yesterday into one; any number of servers may call it at once (one folds, the others
+    /// return 0). Returns how many deltas were moved.
+    @discardableResult
+    public func foldPendingTally() async throws -> Int {
+        let today = Int((self.clock.now().timeIntervalSince1970 / 86_400).rounded(.down))
+        return try await self.database.withConnection { connection in
+            let rows = try await connection.query("SELECT pending_tally_fold(\(today)::integer)", logger: self.logger)
+            for try await moved in rows.decode(Int.self) { return moved }
+            return 0
         }
     }
 

@@ -54,13 +54,20 @@ public struct PendingFilter: Sendable {
     public var minimumAge: TimeInterval?
     /// Only those past their level's time limit (true), or only those within it (false).
     public var overdue: Bool?
+    /// Only those in this band of their level's time limit (`PendingAge`).
+    public var age: PendingAge?
+    /// Only those whose plate contains this text (upper case, no blanks), through the trigram index.
+    public var plate: String?
 
-    public init(role: Role? = nil, level: Int? = nil, unitPath: UnitPath? = nil, minimumAge: TimeInterval? = nil, overdue: Bool? = nil) {
+    public init(role: Role? = nil, level: Int? = nil, unitPath: UnitPath? = nil, minimumAge: TimeInterval? = nil, overdue: Bool? = nil,
+                age: PendingAge? = nil, plate: String? = nil) {
         self.role = role
         self.level = level
         self.unitPath = unitPath
         self.minimumAge = minimumAge
         self.overdue = overdue
+        self.age = age
+        self.plate = plate
     }
 }
 
@@ -176,6 +183,11 @@ public struct ApprovalInbox: Sendable {
         let now = self.clock.now()
         let path = (filter.unitPath ?? scope).description
         let waitingSince = filter.minimumAge.map { now.addingTimeInterval(-$0) }
+        // Part of a plate, anywhere in it; LIKE's own characters in the text match themselves.
+        let plateLike = filter.plate.map { text in
+            "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"
+        }
         let rows = try await self.database.withConnection { connection in
             try await connection.query("""
                 SELECT id, version, state::text, unit_path::text, pending_since, due_at,
@@ -188,6 +200,13 @@ public struct ApprovalInbox: Sendable {
                         OR pending_level = \(filter.level))
                    AND (\(waitingSince)::timestamptz IS NULL OR pending_since <= \(waitingSince))
                    AND (\(filter.overdue)::boolean IS NULL OR (due_at < \(now)) = \(filter.overdue))
+                   AND (\(filter.age?.rawValue)::text IS NULL
+                        OR (\(filter.age?.rawValue) = 'overdue' AND due_at < \(now))
+                        OR (\(filter.age?.rawValue) = 'warning' AND due_at >= \(now)
+                            AND \(now) >= pending_since + (due_at - pending_since) / 2)
+                        OR (\(filter.age?.rawValue) = 'fresh' AND (due_at IS NULL
+                            OR (due_at >= \(now) AND \(now) < pending_since + (due_at - pending_since) / 2))))
+                   AND (\(plateLike)::text IS NULL OR label ILIKE \(plateLike))
                    AND (\(after?.micros)::bigint IS NULL
                         OR (pending_since, id) > ('epoch'::timestamptz + \(after?.micros ?? 0) * interval '1 microsecond', \(after?.id ?? UUID())))
                  ORDER BY pending_since, id

@@ -4,7 +4,8 @@
 --
 -- Shape: the real township's 84 grids (12 villages × 7 grids, one group per village), and
 -- 1,000,000 applications over three months: 30 % still pending, spread over the five levels;
--- the rest effective. Only the columns the inbox queries read are filled; the documents are stubs.
+-- the rest effective. The pending rows carry whole documents in the stored form, so the page can
+-- be loaded over HTTP; the effective rows' documents are stubs (no page here decodes them).
 
 BEGIN;
 
@@ -32,9 +33,28 @@ INSERT INTO instances (id, kind, state_name, state, schema_version, version, uni
                        policy_version, subject_ref, exclusive_key, pending_level, created_at, updated_at)
 SELECT gen_random_uuid(), 'vehicle_pass',
        CASE WHEN pending THEN 'pending' ELSE 'effective' END,
-       jsonb_build_object('rounds', jsonb_build_array(jsonb_build_object(
-           'number', 1, 'signatures', (SELECT coalesce(jsonb_agg(jsonb_build_object('level', l)), '[]'::jsonb)
-                                         FROM generate_series(1, CASE WHEN pending THEN level - 1 ELSE 5 END) AS l)))),
+       CASE WHEN NOT pending THEN
+           jsonb_build_object('rounds', jsonb_build_array(jsonb_build_object(
+               'number', 1, 'signatures', (SELECT jsonb_agg(jsonb_build_object('level', l)) FROM generate_series(1, 5) AS l))))
+       ELSE jsonb_build_object(
+           'state', 'pending', 'application_id', gen_random_uuid(), 'vehicle_id', gen_random_uuid(),
+           'pledge_id', gen_random_uuid(), 'plate', '川Q' || lpad((n % 100000)::text, 5, '0'),
+           'grid_path', g.path::text, 'policy_version', '2020-02-v1', 'pass_validity_days', 30,
+           'applied_at', to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           'applied_by', '60000000-0000-0000-0000-000000000001',
+           'chain', '[{"level": 1, "limit_hours": 24, "role": "grid_worker"}, {"level": 2, "limit_hours": 24, "role": "group_leader"},
+                      {"level": 3, "limit_hours": 24, "role": "branch_secretary"}, {"level": 4, "limit_hours": 48, "role": "village_leader"},
+                      {"level": 5, "limit_hours": 48, "role": "chief_leader"}]'::jsonb,
+           'rounds', jsonb_build_array(jsonb_build_object(
+               'number', 1, 'started_at', to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+               'started_by', '60000000-0000-0000-0000-000000000001', 'started_by_name', '网格员',
+               'signatures', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                  'level', l, 'at', to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                                  'name', '签字人 ' || l, 'role', (ARRAY['grid_worker', 'group_leader', 'branch_secretary', 'village_leader'])[l],
+                                  'unit_id', '00000000-0000-0000-0003-000000000065', 'unit_path', g.path::text,
+                                  'user_id', '60000000-0000-0000-0000-00000000000' || l) ORDER BY l), '[]'::jsonb)
+                                FROM generate_series(1, level - 1) AS l))))
+       END,
        1, CASE WHEN pending THEN level ELSE 6 END,
        g.path,
        CASE WHEN pending THEN (ARRAY['grid_worker', 'group_leader', 'branch_secretary', 'village_leader', 'chief_leader'])[level] END,
@@ -47,5 +67,9 @@ SELECT gen_random_uuid(), 'vehicle_pass',
   JOIN (SELECT path, row_number() OVER (ORDER BY path) - 1 AS grid FROM units WHERE kind = 'grid') AS g USING (grid);
 
 COMMIT;
+-- The inserts appended one pending delta each (schema/0013); fold them into the kept counts as
+-- the service does every few seconds, with 2020-05-10 (day 18392) as today.
+SELECT pending_tally_fold(18392);
 ANALYZE units;
 ANALYZE instances;
+ANALYZE pending_tally;

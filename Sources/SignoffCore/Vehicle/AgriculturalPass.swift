@@ -77,7 +77,7 @@ public struct AgriculturalPass: AuditedMachine {
                           pendingSince: waiting ? self.requestedAt : nil,
                           dueAt: self.state == .issued ? self.validUntil : nil,
                           policyVersion: self.policyVersion, subjectRef: self.householdID,
-                          serialNumber: self.serialNumber)
+                          serialNumber: self.serialNumber, label: self.plate)
     }
 
     public func isExpired(at now: Date) -> Bool {

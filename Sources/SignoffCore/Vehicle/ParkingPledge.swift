@@ -95,7 +95,7 @@ public struct ParkingPledge: AuditedMachine {
 
     public var projection: Projection {
         Projection(unitPath: self.gridPath, dueAt: self.state == .parked ? self.clearanceDueAt : nil,
-                   policyVersion: self.policyVersion, subjectRef: self.vehicleID)
+                   policyVersion: self.policyVersion, subjectRef: self.vehicleID, label: self.plate.text)
     }
 
     /// One active pledge per vehicle.

@@ -208,7 +208,7 @@ public struct PassApplication: AuditedMachine {
     public var projection: Projection {
         Projection(unitPath: self.gridPath, pendingRole: self.pendingLevel?.role, pendingSince: self.pendingSince,
                    dueAt: self.pendingDueAt, policyVersion: self.policyVersion, subjectRef: self.vehicleID,
-                   pendingLevel: self.pendingLevel?.level, serialNumber: self.passNumber)
+                   pendingLevel: self.pendingLevel?.level, serialNumber: self.passNumber, label: self.plate.text)
     }
 
     /// One open application (pending or rejected, awaiting resubmission) per vehicle.

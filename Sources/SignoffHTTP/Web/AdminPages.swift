@@ -39,25 +39,7 @@ struct AdminPages: Sendable {
 
     // MARK: 待办总览
 
-    enum Age: String, CaseIterable {
-        case fresh, warning, overdue
-
-        var text: String {
-            switch self {
-            case .fresh: "正常"
-            case .warning: "临近时限"
-            case .overdue: "逾期"
-            }
-        }
-
-        /// Past the level's due time is overdue; past half the level's limit is a warning.
-        static func of(_ item: PendingApplication, now: Date) -> Age {
-            guard let due = item.dueAt else { return .fresh }
-            if due < now { return .overdue }
-            let limit = due.timeIntervalSince(item.pendingSince)
-            return now.timeIntervalSince(item.pendingSince) >= limit / 2 ? .warning : .fresh
-        }
-    }
+    typealias Age = PendingAge
 
     struct PendingQuery {
         var level: Int?
@@ -84,7 +66,8 @@ struct AdminPages: Sendable {
                 self.age = age
             }
             self.overdueOnly = AdminPages.query(request, "overdue") == "1" || self.age == .overdue
-            self.plate = (AdminPages.query(request, "plate") ?? "").uppercased()
+            // As plates are stored: upper case, no blanks ("川q 77001" finds 川Q77001).
+            self.plate = String((AdminPages.query(request, "plate") ?? "").uppercased().filter { !$0.isWhitespace })
         }
 
         /// The same filter as a query string, for the CSV link and the opened items.
@@ -124,16 +107,15 @@ struct AdminPages: Sendable {
     /// Everything pending that matches the filter, oldest first (at most `cap`), with a flag when cut.
     func pendingRows(_ query: PendingQuery, scope: UnitPath, names: [String: String], cap: Int = 500) async throws -> ([PendingRow], Bool) {
         let now = self.app.clock.now()
-        let filter = PendingFilter(level: query.level, unitPath: query.unit, overdue: query.overdueOnly ? true : nil)
+        let filter = PendingFilter(level: query.level, unitPath: query.unit, overdue: query.overdueOnly ? true : nil,
+                                   age: query.age, plate: query.plate.isEmpty ? nil : query.plate)
         var rows: [PendingRow] = []
         var cursor: String?
         var truncated = false
         repeat {
             let page = try await self.services.inbox.pending(in: scope, filter: filter, cursor: cursor, limit: 200)
             for item in page.items {
-                let age = Age.of(item, now: now)
-                if let wanted = query.age, wanted != age { continue }
-                if !query.plate.isEmpty, !item.application.plate.text.uppercased().contains(query.plate) { continue }
+                let age = PendingAge.of(pendingSince: item.pendingSince, dueAt: item.dueAt, now: now)
                 guard rows.count < cap else { truncated = true; break }
                 let labels = item.unitPath.labels
                 func name(_ count: Int) -> String {
@@ -147,7 +129,7 @@ struct AdminPages: Sendable {
                     grid: name(4), level: level?.level ?? 0, roleName: level?.role.chineseName ?? "",
                     waited: WebText.duration(now.timeIntervalSince(item.pendingSince)),
                     waitedHours: Int(now.timeIntervalSince(item.pendingSince) / 3_600),
-                    since: WebText.time(item.pendingSince), due: WebText.time(item.dueAt), age: age.rawValue, ageText: age.text,
+                    since: WebText.time(item.pendingSince), due: WebText.time(item.dueAt), age: age.rawValue, ageText: age.chineseName,
                     overdue: age == .overdue, assigned: item.application.pendingReassignment.map { "已转交给 \($0.to.name)" } ?? ""))
             }
             cursor = page.nextCursor
@@ -232,7 +214,7 @@ struct AdminPages: Sendable {
                        selected: query.unit == unit.path)
             }
         let ageOptions = [Option(value: "", label: "全部", selected: query.age == nil)] + Age.allCases.map {
-            Option(value: $0.rawValue, label: $0.text, selected: query.age == $0)
+            Option(value: $0.rawValue, label: $0.chineseName, selected: query.age == $0)
         }
         let queryString = query.queryString
         let model: [String: Any] = [

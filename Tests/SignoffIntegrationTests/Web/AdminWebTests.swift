@@ -35,10 +35,33 @@ struct AdminWebTests {
             let none = try await client.page("/app/admin/pending.csv?level=2", session)
             #expect(none.text.split(separator: "\r\n").count == 1)
 
-            let bad = try await client.page("/app/admin?level=abc", session)
+            // The plate filter matches part of a plate, in any case and with blanks, in SQL.
+            for typed in ["77001", "q77", "%E5%B7%9Dq%2077001"] {
+                #expect(try await client.page("/app/admin?plate=\(typed)", session).text.contains("/app/passes/\(pass.uuidString.lowercased())"),
+                        "plate \(typed)")
+            }
+            #expect(!(try await client.page("/app/admin?plate=77009", session).text.contains("川Q77001")))
+            #expect(!(try await client.page("/app/admin?plate=%25", session).text.contains("川Q77001")))
+            // The age bands: fresh, then past half the 24-hour limit a warning, then overdue.
+            func shown(_ age: String) async throws -> Bool {
+                try await client.page("/app/admin?age=\(age)", session).text.contains("/app/passes/\(pass.uuidString.lowercased())")
+            }
+            let bands = (fresh: try await shown("fresh"), warning: try await shown("warning"), overdue: try await shown("overdue"))
+            #expect(bands.fresh && !bands.warning && !bands.overdue)
+            world.clock.advance(by: 13 * 3600)
+            let warned = try await client.webLogin("admin")
+            #expect(try await client.page("/app/admin?age=warning", warned).text.contains("川Q77001"))
+            #expect(!(try await client.page("/app/admin?age=fresh", warned).text.contains("川Q77001")))
+            world.clock.advance(by: 12 * 3600)
+            let late = try await client.webLogin("admin")
+            #expect(try await client.page("/app/admin?age=overdue", late).text.contains("川Q77001"))
+            #expect(!(try await client.page("/app/admin?age=warning", late).text.contains("川Q77001")))
+            #expect(try await client.page("/app/admin/pending.csv?age=overdue&plate=77001", late).text.contains("川Q77001"))
+
+            let bad = try await client.page("/app/admin?level=abc", late)
             #expect(bad.status == .unprocessableContent)
             #expect(bad.text.contains("无法完成"))
-            let outside = try await client.page("/app/admin?unit=elsewhere", session)
+            let outside = try await client.page("/app/admin?unit=elsewhere", late)
             #expect(outside.status == .unprocessableContent)
         }
     }
