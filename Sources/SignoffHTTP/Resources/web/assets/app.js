@@ -280,6 +280,12 @@
     });
   }
 
+  // Print buttons (a credential, a certificate): no inline handlers under the CSP.
+  document.addEventListener('click', function (event) {
+    var target = event.target;
+    if (target && target.closest && target.closest('[data-print]')) { window.print(); }
+  });
+
   document.addEventListener('submit', onSubmit);
   document.addEventListener('DOMContentLoaded', function () {
     setOffline(!navigator.onLine);
