@@ -243,6 +243,8 @@
   }
 
   function onSubmit(event) {
+    // A page's own script handled it (the checkpoint page verifies a code in the page).
+    if (event.defaultPrevented) { return; }
     var form = event.target;
     if (form.hasAttribute('data-outbox') && window.indexedDB && window.fetch && user) {
       queue(form, event);
