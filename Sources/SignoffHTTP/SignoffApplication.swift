@@ -31,6 +31,10 @@ public struct SignoffServices: Sendable {
     public let writeLimiter: WriteLimiter
     /// The township key that signs credentials, and the public keys published for checking them.
     public let signingKeys: SigningKeys
+    /// The signed credentials issued, and the revocation list.
+    public let credentials: CredentialStore
+    /// The checkpoints' log, roster and report.
+    public let checkpoints: CheckpointStore
 
     /// `policies` defaults to the `workflows/` folder, read when first needed; `serve` loads it before listening.
     public init(database: Database, clock: any WallClock, accountSettings: AccountSettings = .init(),
@@ -39,8 +43,9 @@ public struct SignoffServices: Sendable {
                 writeLimits: WriteLimits = .init(), signingKeys: SigningKeys? = nil) {
         self.database = database
         // Without a data folder (tests, a router built to list its routes) the key lives in memory.
-        self.signingKeys = signingKeys ?? .ephemeral(now: clock.now())
-        self.transitions = TransitionStore(database: database, clock: clock)
+        let keys = signingKeys ?? .ephemeral(now: clock.now())
+        self.signingKeys = keys
+        self.transitions = TransitionStore(database: database, clock: clock, signingKeys: keys)
         self.accounts = AccountStore(transitions: self.transitions, settings: accountSettings)
         self.organisation = OrganisationStore(database: database)
         self.isolation = IsolationStore(transitions: self.transitions, policies: policies)
@@ -62,6 +67,8 @@ public struct SignoffServices: Sendable {
             sender: WebhookSender(store: self.webhooks, settings: notificationSettings, logger: database.logger),
             metrics: NotificationMetrics(registry: registry))
         self.writeLimiter = WriteLimiter(database: database, clock: clock, limits: writeLimits)
+        self.credentials = CredentialStore(database: database)
+        self.checkpoints = CheckpointStore(transitions: self.transitions, policies: policies)
     }
 }
 
@@ -88,6 +95,8 @@ public func buildRouter(_ services: SignoffServices, maxConcurrentRequests: Int 
     SystemController(database: services.database, registry: services.registry).addRoutes(to: router)
     SigningKeysController(keys: services.signingKeys).addRoutes(to: router)
     let authenticated = router.group(context: AuthenticatedContext.self)
+    CheckpointController(checkpoints: services.checkpoints, credentials: services.credentials, clock: services.transitions.clock)
+        .addRoutes(to: router, authenticated: authenticated)
     AuthController(accounts: services.accounts).addRoutes(to: router, authenticated: authenticated)
     UnitsController(organisation: services.organisation, transitions: services.transitions).addRoutes(to: authenticated)
     UsersController(accounts: services.accounts).addRoutes(to: authenticated)

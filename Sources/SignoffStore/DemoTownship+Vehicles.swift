@@ -24,7 +24,7 @@ extension DemoTownship {
 
     func seedVehicles(_ cast: DemoCast, on connection: PostgresConnection) async throws {
         let clock = ManualClock(Self.vehicleStart)
-        let transitions = TransitionStore(database: self.accounts.database, clock: clock)
+        let transitions = TransitionStore(database: self.accounts.database, clock: clock, signingKeys: self.accounts.transitions.signingKeys)
         let policies = self.workers.policies
         let passes = AgriculturalPassStore(transitions: transitions, policies: policies)
         let vehicles = VehicleStore(transitions: transitions, policies: policies)

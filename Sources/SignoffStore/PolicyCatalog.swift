@@ -13,6 +13,7 @@ public final class PolicyCatalog: Sendable {
         public var isolation: IsolationPolicy
         public var workers: WorkerPolicy
         public var notifications: NotificationPolicy
+        public var checkpoints: CheckpointPolicy
     }
 
     private let current: Mutex<(folder: URL?, policies: Policies?)>
@@ -40,6 +41,9 @@ public final class PolicyCatalog: Sendable {
 
     /// The notification policy in force (`notifications.yaml`).
     public func notificationPolicy() throws -> NotificationPolicy { try self.policies().notifications }
+
+    /// The checkpoint policy in force (`checkpoints.yaml`).
+    public func checkpointPolicy() throws -> CheckpointPolicy { try self.policies().checkpoints }
 
     public func policies() throws -> Policies {
         if let policies = self.current.withLock({ $0.policies }) { return policies }
@@ -69,7 +73,8 @@ public final class PolicyCatalog: Sendable {
             workers: try Self.readFile(WorkerPolicy.defaultFileName, in: folder) { try WorkerPolicy.load(yaml: $0, file: $1) },
             notifications: try Self.readFile(NotificationPolicy.defaultFileName, in: folder) {
                 try NotificationPolicy.load(yaml: $0, file: $1)
-            }
+            },
+            checkpoints: try Self.readFile(CheckpointPolicy.defaultFileName, in: folder) { try CheckpointPolicy.load(yaml: $0, file: $1) }
         )
     }
 

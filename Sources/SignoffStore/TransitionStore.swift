@@ -70,10 +70,19 @@ public enum TransitionOutcome<Machine: AuditedMachine>: Sendable {
 public struct TransitionStore: Sendable {
     public let database: Database
     public let clock: any WallClock
+    /// The township key that signs the credentials transitions declare (`CredentialClaim`);
+    /// without one, a transition that declares a credential issues none.
+    public let signingKeys: SigningKeys?
 
-    public init(database: Database, clock: any WallClock) {
+    public init(database: Database, clock: any WallClock, signingKeys: SigningKeys? = nil) {
         self.database = database
         self.clock = clock
+        self.signingKeys = signingKeys
+    }
+
+    /// Reactions to emitted events that run in the transition's own transaction.
+    var reactions: [any TransitionReaction] {
+        self.signingKeys.map { [CredentialIssuer(keys: $0)] } ?? []
     }
 
     /// Renders the response kept with an idempotency key; called inside the transaction.
@@ -301,6 +310,13 @@ public struct TransitionStore: Sendable {
                 ON CONFLICT (key) DO NOTHING
                 """, logger: self.database.logger)
         }
+        // Reactions declared for emitted events (a credential to sign or revoke), in this transaction.
+        for event in effect.emitted {
+            for reaction in self.reactions {
+                try await reaction.react(to: event, subjectKind: kind, subjectID: transitioned.stored.id, at: now,
+                                         on: connection, logger: self.database.logger)
+            }
+        }
         // The instance's due moments as it now stands: the only place timers are written.
         try await TimerStore.sync(instanceID: transitioned.stored.id, kind: kind, previous: previousMoments,
                                   moments: machine.dueMoments, now: now,
@@ -361,4 +377,11 @@ public struct TransitionStore: Sendable {
             "current": state,
         ])
     }
+}
+
+/// Work a transition's emitted event causes in the same transaction (the outbox serves what may
+/// happen later). Only `TransitionStore.finish` calls reactions.
+protocol TransitionReaction: Sendable {
+    func react(to event: DomainEvent, subjectKind: String, subjectID: UUID, at now: Date,
+               on connection: PostgresConnection, logger: Logger) async throws
 }

@@ -41,6 +41,10 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+def binary():
+    return _binary()
+
+
 def _binary():
     explicit = os.environ.get("SIGNOFF_BIN")
     if explicit:
@@ -51,8 +55,10 @@ def _binary():
 
 
 class Server:
-    def __init__(self, base):
+    def __init__(self, base, data_dir=None):
         self.base = base
+        # The service's data folder (its signing key), for `signoff keys sample`.
+        self.data_dir = data_dir
 
     def url(self, path):
         return self.base + path
@@ -132,7 +138,7 @@ def server():
             raise RuntimeError("signoff serve did not become ready")
         time.sleep(0.5)
     try:
-        yield Server(base)
+        yield Server(base, data_dir=os.path.join(data, "cluster"))
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -163,10 +163,10 @@ def test_admin_reads_the_policy_in_force_and_each_machine(phone, server):
     assert "停放满14天可申请通行证" in text
     assert page.locator("main ol li").count() == 5
     machines = page.locator(".policy-machine")
-    assert machines.count() == 7
+    assert machines.count() == 8
     certificate = page.locator("#machine-certificate_request")
     assert "workers.yaml 版本" in certificate.inner_text()
     events = certificate.locator("tbody tr td:nth-child(2)").all_text_contents()
-    assert set(events) == {"file", "verify", "pass", "fail", "cancel"}
+    assert set(events) == {"file", "verify", "pass", "fail", "cancel", "revoke"}
     certificate.locator("summary").click()
     assert "stateDiagram" in certificate.locator(".mermaid-source").inner_text()

@@ -157,12 +157,12 @@ def test_policy_page_draws_each_machine_as_svg(phone, server, browser):
     page = phone("admin")
     page.goto(server.url("/app/admin/policy"))
     diagrams = page.locator("figure.diagram svg")
-    assert diagrams.count() == 7
+    assert diagrams.count() == 8
     pass_diagram = page.locator("#diagram-vehicle_pass svg")
     titles = pass_diagram.locator(".diagram-title").all_text_contents()
-    assert set(titles) == {"待签", "退回", "撤回", "生效"}
+    assert set(titles) == {"待签", "退回", "撤回", "生效", "吊销"}
     labels = " ".join(pass_diagram.locator(".diagram-label").all_text_contents())
-    for event in ("apply", "sign", "reject", "resubmit", "withdraw"):
+    for event in ("apply", "sign", "reject", "resubmit", "withdraw", "revoke"):
         assert event in labels
     assert pass_diagram.locator("path.diagram-arrow").count() >= 5
     # Legible: the state names are drawn at their real size, not shrunk to fit the phone.

@@ -83,7 +83,7 @@ extension PassApplication {
             return [DueMoment(.passExpiry, occurrence: "pass", at: until, payload: [
                 "plate": .string(self.plate.text), "pass_number": .string(self.passNumber ?? ""),
             ])]
-        case .rejected, .withdrawn:
+        case .rejected, .withdrawn, .revoked:
             return []
         }
     }

@@ -50,6 +50,8 @@ public struct AgriculturalPass: AuditedMachine {
     }
 
     public static let kind = "agricultural_pass"
+    public static let issuedEvent = "agricultural_pass.issued"
+    public static let revokedEvent = "agricultural_pass.revoked"
 
     public private(set) var state: State
     public let passID: UUID
@@ -129,8 +131,17 @@ public struct AgriculturalPass: AuditedMachine {
         self.serialNumber = serial
         self.issuedAt = now
         self.validUntil = until
+        let holder: CredentialClaim.Holder = self.plate.map { .plate($0) } ?? .household(self.householdID, vehicle: self.vehicleDescription)
+        let event = DomainEvent(
+            name: Self.issuedEvent, key: "\(Self.issuedEvent):\(self.passID.uuidString)",
+            payload: [
+                "pass_id": .string(self.passID.uuidString), "serial_number": .string(serial),
+                CredentialClaim.payloadKey: CredentialClaim(
+                    kind: .agriculturalPass, number: serial, holder: holder, scope: self.route, validFrom: now, validUntil: until).payload,
+            ])
         return Effect(event: "issue", actingAs: acting,
-                      payload: ["serial_number": .string(serial), "valid_until": .string(DomainFormat.timestamp(until))])
+                      payload: ["serial_number": .string(serial), "valid_until": .string(DomainFormat.timestamp(until))],
+                      emitted: [event])
     }
 
     public mutating func refuse(reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
@@ -153,8 +164,16 @@ public struct AgriculturalPass: AuditedMachine {
         self.state = .revoked
         self.closedAt = now
         self.closedReason = reason
+        // An issued pass always has its serial (set by `issue`).
+        let serial = self.serialNumber ?? ""
+        let event = DomainEvent(
+            name: Self.revokedEvent, key: "\(Self.revokedEvent):\(self.passID.uuidString)",
+            payload: [
+                "pass_id": .string(self.passID.uuidString), "serial_number": .string(serial), "reason": .string(reason),
+                CredentialClaim.revocationKey: CredentialClaim.revocationPayload(kind: .agriculturalPass, number: serial),
+            ])
         return Effect(event: "revoke", actingAs: acting, reason: reason,
-                      payload: ["serial_number": self.serialNumber.map(JSONValue.string) ?? .null])
+                      payload: ["serial_number": self.serialNumber.map(JSONValue.string) ?? .null], emitted: [event])
     }
 
     /// The branch secretary of the household's village: held at a unit containing its grid.

@@ -45,6 +45,9 @@ extension PassApplication {
                 "pledge_id": .string(self.pledgeID.uuidString), "plate": .string(self.plate.text),
                 "pass_number": .string(number), "effective_from": .string(DomainFormat.timestamp(now)),
                 "effective_until": .string(DomainFormat.timestamp(until)),
+                CredentialClaim.payloadKey: CredentialClaim(
+                    kind: .vehiclePass, number: number, holder: .plate(self.plate.text), scope: Self.credentialScope,
+                    validFrom: now, validUntil: until).payload,
             ])
         return Effect(event: "sign", actingAs: acting, payload: payload, emitted: [event])
     }

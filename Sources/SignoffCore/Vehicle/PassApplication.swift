@@ -17,6 +17,8 @@ public struct PassApplication: AuditedMachine {
         case rejected
         case withdrawn
         case effective
+        /// An effective pass withdrawn from force before its end (吊销); its credential is revoked.
+        case revoked
     }
 
     public struct Start: Sendable {
@@ -52,6 +54,8 @@ public struct PassApplication: AuditedMachine {
         /// Starts a new round at level 1; the store passes the pledge's current clearance date.
         case resubmit(clearanceDueAt: Date, note: String?)
         case withdraw(reason: String?)
+        /// Ends an effective pass before its validity ends (a chief leader or the office), with a reason.
+        case revoke(reason: String?)
     }
 
     /// Who acted at a level, under which role and unit, and when.
@@ -153,6 +157,11 @@ public struct PassApplication: AuditedMachine {
 
     public static let kind = "vehicle_pass"
     public static let effectiveEvent = "vehicle_pass.effective"
+    public static let revokedEvent = "vehicle_pass.revoked"
+    /// Who may revoke an effective pass.
+    public static let revokerRoles: [Role] = [.chiefLeader, .admin]
+    /// What a 通行证 credential says it allows.
+    public static let credentialScope = "车辆上路通行"
 
     public internal(set) var state: State
     public let applicationID: UUID
@@ -172,6 +181,7 @@ public struct PassApplication: AuditedMachine {
     public internal(set) var effectiveFrom: Date?
     public internal(set) var effectiveUntil: Date?
     public internal(set) var closedReason: String?
+    public internal(set) var revokedAt: Date?
 
     public var stateName: String { self.state.rawValue }
 
@@ -268,7 +278,28 @@ public struct PassApplication: AuditedMachine {
         case .reassign(let level, let target, let reason): try self.reassign(level: level, to: target, reason: reason, by: actor, at: now)
         case .resubmit(let due, let note): try self.resubmit(clearanceDueAt: due, note: note, by: actor, at: now)
         case .withdraw(let reason): try self.withdraw(reason: reason, by: actor, at: now)
+        case .revoke(let reason): try self.revoke(reason: reason, by: actor, at: now)
         }
+    }
+
+    /// 吊销: an effective pass still in force loses its force; its credential goes on the revocation list.
+    public mutating func revoke(reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
+        let acting = try actor.assignment(asAnyOf: Self.revokerRoles, covering: self.gridPath)
+        let reason = try requireReason(reason)
+        guard self.state == .effective, !self.isExpired(at: now), let number = self.passNumber else {
+            throw .invalidTransition("revoke", from: self.displayStatus(at: now))
+        }
+        self.state = .revoked
+        self.closedReason = reason
+        self.revokedAt = now
+        let event = DomainEvent(
+            name: Self.revokedEvent, key: "\(Self.revokedEvent):\(self.applicationID.uuidString)",
+            payload: [
+                "application_id": .string(self.applicationID.uuidString), "plate": .string(self.plate.text),
+                "pass_number": .string(number), "reason": .string(reason),
+                CredentialClaim.revocationKey: CredentialClaim.revocationPayload(kind: .vehiclePass, number: number),
+            ])
+        return Effect(event: "revoke", actingAs: acting, reason: reason, payload: ["pass_number": .string(number)], emitted: [event])
     }
 
     public mutating func resubmit(clearanceDueAt: Date, note: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
@@ -353,6 +384,7 @@ public struct PassApplication: AuditedMachine {
         case effectiveFrom = "effective_from"
         case effectiveUntil = "effective_until"
         case closedReason = "closed_reason"
+        case revokedAt = "revoked_at"
     }
 }
 
@@ -369,16 +401,18 @@ extension PassApplication: DiagrammedMachine {
         Transition(.rejected, "resubmit", .pending, when: "new round at level 1"),
         Transition(.pending, "withdraw", .withdrawn),
         Transition(.rejected, "withdraw", .withdrawn),
+        Transition(.effective, "revoke", .revoked, when: "in force; chief leader or office; reason"),
     ]
 
-    public static let finalStates: [State] = [.withdrawn, .effective]
+    public static let finalStates: [State] = [.withdrawn, .effective, .revoked]
 
     public static func describe(_ state: State) -> String {
         switch state {
         case .pending: "待签 pending"
         case .rejected: "退回 rejected"
         case .withdrawn: "撤回 withdrawn"
-        case .effective: "生效 effective"
+        case .effective: "生效 effective (expired after effective_until)"
+        case .revoked: "吊销 revoked"
         }
     }
 }

@@ -13,11 +13,13 @@ public struct CertificateRequest: AuditedMachine {
         case certified
         case failed
         case cancelled
+        /// A certificate withdrawn from force by the health centre (注销); its credential is revoked.
+        case revoked
     }
 
     /// Where the request stands for a reader, with expiry computed from the time.
     public enum DisplayStatus: String, Sendable, Hashable {
-        case filed, verified, certified, expired, failed, cancelled
+        case filed, verified, certified, expired, failed, cancelled, revoked
     }
 
     public struct Destination: Sendable, Codable, Hashable {
@@ -65,9 +67,13 @@ public struct CertificateRequest: AuditedMachine {
         case verify(note: String?)
         case recordExam(ExamResult)
         case cancel(reason: String?)
+        /// 注销: the health centre withdraws an issued certificate still in force, with a reason.
+        case revoke(reason: String?)
     }
 
     public static let kind = "certificate_request"
+    public static let certifiedEvent = "certificate_request.certified"
+    public static let revokedEvent = "certificate_request.revoked"
     /// Who verifies identity and residence for the village.
     public static let verifierRoles: [Role] = [.gridWorker, .branchSecretary]
 
@@ -92,6 +98,8 @@ public struct CertificateRequest: AuditedMachine {
     public private(set) var failReason: String?
     public private(set) var cancelledAt: Date?
     public private(set) var cancelReason: String?
+    public private(set) var revokedAt: Date?
+    public private(set) var revokeReason: String?
 
     public var stateName: String { self.state.rawValue }
 
@@ -103,7 +111,7 @@ public struct CertificateRequest: AuditedMachine {
         let pending: Role? = switch self.state {
         case .filed: .gridWorker
         case .verified: .healthOfficer
-        case .certified, .failed, .cancelled: nil
+        case .certified, .failed, .cancelled, .revoked: nil
         }
         return Projection(unitPath: self.gridPath, pendingRole: pending,
                           pendingSince: self.state == .verified ? self.verifiedAt : (pending == nil ? nil : self.filedAt),
@@ -124,6 +132,7 @@ public struct CertificateRequest: AuditedMachine {
         case .certified: self.isExpired(at: now) ? .expired : .certified
         case .failed: .failed
         case .cancelled: .cancelled
+        case .revoked: .revoked
         }
     }
 
@@ -151,7 +160,33 @@ public struct CertificateRequest: AuditedMachine {
         case .verify(let note): try self.verify(note: note, by: actor, at: now)
         case .recordExam(let result): try self.recordExam(result, by: actor, at: now)
         case .cancel(let reason): try self.cancel(reason: reason, by: actor, at: now)
+        case .revoke(let reason): try self.revoke(reason: reason, by: actor, at: now)
         }
+    }
+
+    /// What a certificate's credential names as its scope: inside or outside Sichuan, and the destination.
+    public var credentialScope: String {
+        "\(self.scope == .inProvince ? "四川省内" : "四川省外") \(self.destination.province) \(self.destination.city)"
+    }
+
+    /// 注销: the health centre withdraws a certificate still in force; its credential goes on the revocation list.
+    public mutating func revoke(reason: String?, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
+        let acting = try actor.assignment(as: .healthOfficer, covering: self.gridPath)
+        let reason = try requireReason(reason)
+        guard self.state == .certified, !self.isExpired(at: now), let number = self.certificateNumber else {
+            throw .invalidTransition("revoke", from: self.displayStatus(at: now).rawValue)
+        }
+        self.state = .revoked
+        self.revokedAt = now
+        self.revokeReason = reason
+        let event = DomainEvent(
+            name: Self.revokedEvent, key: "\(Self.revokedEvent):\(self.requestID.uuidString)",
+            payload: [
+                "request_id": .string(self.requestID.uuidString), "certificate_number": .string(number), "reason": .string(reason),
+                CredentialClaim.revocationKey: CredentialClaim.revocationPayload(kind: .healthCertificate, number: number),
+            ])
+        return Effect(event: "revoke", actingAs: acting, reason: reason, payload: ["certificate_number": .string(number)],
+                      emitted: [event])
     }
 
     /// The village confirms identity and residence (身份和居住核实).
@@ -180,10 +215,18 @@ public struct CertificateRequest: AuditedMachine {
             self.certificateNumber = number
             self.issuedAt = now
             self.validUntil = until
+            let event = DomainEvent(
+                name: Self.certifiedEvent, key: "\(Self.certifiedEvent):\(self.requestID.uuidString)",
+                payload: [
+                    "request_id": .string(self.requestID.uuidString), "certificate_number": .string(number),
+                    CredentialClaim.payloadKey: CredentialClaim(
+                        kind: .healthCertificate, number: number, holder: .person(self.personID), scope: self.credentialScope,
+                        validFrom: now, validUntil: until).payload,
+                ])
             return Effect(event: "pass", actingAs: acting, payload: [
                 "certificate_number": .string(number), "scope": .string(self.scope.rawValue),
                 "valid_until": .string(DomainFormat.timestamp(until)),
-            ])
+            ], emitted: [event])
         case .fail(let reason):
             let reason = try requireReason(reason)
             guard self.state == .verified else { throw .invalidTransition("fail", from: self.stateName) }
@@ -253,6 +296,8 @@ public struct CertificateRequest: AuditedMachine {
         case failReason = "fail_reason"
         case cancelledAt = "cancelled_at"
         case cancelReason = "cancel_reason"
+        case revokedAt = "revoked_at"
+        case revokeReason = "revoke_reason"
     }
 }
 
@@ -267,9 +312,10 @@ extension CertificateRequest: DiagrammedMachine {
         Transition(.verified, "fail", .failed, when: "health centre, reason"),
         Transition(.filed, "cancel", .cancelled, when: "requester"),
         Transition(.verified, "cancel", .cancelled, when: "requester, before the exam"),
+        Transition(.certified, "revoke", .revoked, when: "health centre, in force, reason"),
     ]
 
-    public static let finalStates: [State] = [.certified, .failed, .cancelled]
+    public static let finalStates: [State] = [.certified, .failed, .cancelled, .revoked]
 
     public static func describe(_ state: State) -> String {
         switch state {
@@ -278,6 +324,7 @@ extension CertificateRequest: DiagrammedMachine {
         case .certified: "已发证 certified (expired after valid_until)"
         case .failed: "体检未通过 failed"
         case .cancelled: "已撤回 cancelled"
+        case .revoked: "已注销 revoked"
         }
     }
 }

@@ -82,6 +82,12 @@ struct PassesController {
                 id: id, expectedVersion: body.version, .withdraw(reason: body.reason), by: context.actor,
                 metadata: metadata, render: self.render())
         }
+        group.transition("/passes/:id/revoke", body: Withdraw.self) { context, body, metadata in
+            let id = try context.parameters.uuid("id")
+            return try await self.vehicles.actOnPass(
+                id: id, expectedVersion: body.version, .revoke(reason: body.reason), by: context.actor,
+                metadata: metadata, render: self.render())
+        }
     }
 
     func render(status: HTTPResponse.Status = .ok) -> TransitionStore.Render<PassApplication> {

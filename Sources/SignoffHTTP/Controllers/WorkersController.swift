@@ -128,6 +128,7 @@ struct WorkersController {
             case .expired: "健康证已过期 (certificate expired; file a new request)"
             case .failed: "体检未通过 (exam not passed): \(request.failReason ?? "")"
             case .cancelled: "已撤回 (cancelled)"
+            case .revoked: "健康证已注销 (certificate revoked): \(request.revokeReason ?? "")"
             }
             self.personId = request.personID
             self.destinationProvince = request.destination.province
@@ -252,6 +253,10 @@ struct WorkersController {
         group.post("/certificate-requests/:id/cancel") { request, context in
             let (body, raw) = try await JSONBody.decode(Reasoned.self, from: request, maxSize: 16 * 1024)
             return try await self.act(.cancel(reason: body.reason), version: body.version, request, raw, context)
+        }
+        group.post("/certificate-requests/:id/revoke") { request, context in
+            let (body, raw) = try await JSONBody.decode(Reasoned.self, from: request, maxSize: 16 * 1024)
+            return try await self.act(.revoke(reason: body.reason), version: body.version, request, raw, context)
         }
     }
 

@@ -53,6 +53,13 @@ struct SignerPages: Sendable {
                     metadata: metadata, render: self.render())
             }
         }
+        group.post("/passes/:id/revoke") { request, context in
+            try await self.decide(request, context, action: "revoke") { form, id, metadata in
+                try await self.vehicles.actOnPass(
+                    id: id, expectedVersion: form.int("version"), .revoke(reason: form.text("reason")), by: context.actor,
+                    metadata: metadata, render: self.render())
+            }
+        }
     }
 
     static func pathID(_ context: WebContext) throws -> UUID {
@@ -74,7 +81,7 @@ struct SignerPages: Sendable {
 
     static let doneText: [String: String] = [
         "sign": "已同意，已签字。", "reject": "已拒绝，申请已退回。", "resubmit": "已重新提交，从第1级重新审批。",
-        "withdraw": "已撤回申请。", "reassign": "已转交。新的办理人会收到催办，原办理人不能再签这一级。",
+        "withdraw": "已撤回申请。", "revoke": "通行证已吊销，已列入撤销名单。", "reassign": "已转交。新的办理人会收到催办，原办理人不能再签这一级。",
     ]
 
     static func doneNotice(_ request: Request) -> Notice? {
@@ -428,7 +435,7 @@ struct SignerPages: Sendable {
         let canSign = holdsRole && (assigned == nil || assigned?.to.userID == actor.userID || delegation != nil)
         let applicant = (try? actor.assignment(as: .gridWorker, covering: application.gridPath)) != nil
         let vehicle = try? await self.app.directory.vehicle(id: application.vehicleID, under: [application.gridPath])
-        let model: [String: Any] = [
+        var model: [String: Any] = [
             "chrome": try await self.app.chrome(context, title: "通行证 \(application.plate.text)", back: "/app/inbox"),
             "id": id.uuidString.lowercased(), "plate": application.plate.text, "version": stored.version,
             "place": Self.placeName(application.gridPath.description, names: names),
@@ -459,7 +466,11 @@ struct SignerPages: Sendable {
             "keyPlace": vehicle?.key?.machine.storagePlace ?? "",
             "owner": vehicle?.ownerName ?? "",
             "vehicleID": application.vehicleID.uuidString.lowercased(),
+            "canRevoke": application.state == .effective && !application.isExpired(at: now)
+                && (try? actor.assignment(asAnyOf: PassApplication.revokerRoles, covering: application.gridPath)) != nil,
+            "key4": WebApp.newKey(),
         ]
+        try await CheckpointPages.addCredential(of: id, to: &model, app: self.app)
         return self.renderer.page("pass", model, status: status)
     }
 }

@@ -90,6 +90,7 @@ struct WebApp: Sendable {
         OrganisationPages(app: self).addRoutes(to: signedIn)
         AuditPages(app: self).addRoutes(to: signedIn)
         UserAdminPages(app: self).addRoutes(to: signedIn)
+        CheckpointPages(app: self).addRoutes(to: signedIn)
         WorkerPages(app: self).addRoutes(to: signedIn, anonymous: web)
     }
 
@@ -161,6 +162,7 @@ struct WebApp: Sendable {
             "gridWorker": actor.holds(.gridWorker),
             "admin": actor.holds(.admin),
             "certificates": WorkerPages.seesCertificates(actor),
+            "checkpoint": CheckpointPages.seesCheckpoint(actor, policy: try? self.services.checkpoints.policy()),
             "certificatesSub": WorkerPages.homeSubtitle(actor),
             "roles": actor.assignments.map { ["role": $0.role.chineseName] },
         ]

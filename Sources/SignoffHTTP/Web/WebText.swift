@@ -54,6 +54,7 @@ enum WebText {
         case .rejected: return "已退回"
         case .withdrawn: return "已撤回"
         case .effective: return "已生效"
+        case .revoked: return "已吊销"
         }
     }
 

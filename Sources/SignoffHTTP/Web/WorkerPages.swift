@@ -117,6 +117,7 @@ struct WorkerPages: Sendable {
         case .expired: "已过期"
         case .failed: "未通过"
         case .cancelled: "已取消"
+        case .revoked: "已注销"
         }
     }
 
@@ -231,6 +232,10 @@ struct WorkerPages: Sendable {
             if machine.verifiedAt != nil { steps.append(Step(title: "村委会核实", state: "signed", detail: WebText.time(machine.verifiedAt))) }
             steps.append(Step(title: "已取消", state: "rejected", detail: [WebText.time(machine.cancelledAt), machine.cancelReason ?? ""]
                 .filter { !$0.isEmpty }.joined(separator: " ")))
+        case .revoked:
+            steps.append(Step(title: "村委会核实", state: "signed", detail: WebText.time(machine.verifiedAt)))
+            steps.append(Step(title: "卫生院体检", state: "signed", detail: WebText.time(machine.examinedAt)))
+            steps.append(Step(title: "已注销", state: "rejected", detail: "证号 \(machine.certificateNumber ?? "")，\(WebText.time(machine.revokedAt)) 注销：\(machine.revokeReason ?? "")"))
         }
         let next: String = switch status {
         case .filed: "下一步：村委会核实（网格员或支部书记）。"
@@ -239,6 +244,7 @@ struct WorkerPages: Sendable {
         case .expired: "健康证已过期。如需出行，请重新申请。"
         case .failed: "体检未通过。如有疑问请联系乡卫生院。"
         case .cancelled: "申请已取消。可以重新申请。"
+        case .revoked: "健康证已注销，卡点不再放行。如需出行，请重新申请。"
         }
         let canVerify = machine.state == .filed
             && (try? actor.assignment(asAnyOf: CertificateRequest.verifierRoles, covering: machine.gridPath)) != nil
@@ -306,16 +312,20 @@ struct WorkerPages: Sendable {
             throw SignoffError.notFound("This health certificate")
         }
         let url = Self.verificationURL(request, id: id)
-        guard let qr = QRCodeSVG(url) else { throw SignoffError.notFound("This health certificate") }
+        // The QR code holds the signed credential, checked offline; a certificate issued before
+        // credentials existed shows its verification address instead.
+        let card = CheckpointPages.CredentialCard(try await self.app.services.credentials.credential(ofInstance: id), now: self.app.clock.now())
+        guard let qr = QRCodeSVG(card?.signed ?? url) else { throw SignoffError.notFound("This health certificate") }
         let name = try await self.names([machine.personID])[machine.personID] ?? ""
         let expired = machine.isExpired(at: self.app.clock.now())
-        let model: [String: Any] = [
+        var model: [String: Any] = [
             "chrome": try await self.app.chrome(context, title: "健康证", back: "/app/certificates/\(id.uuidString.lowercased())"),
             "number": number, "name": name, "scope": machine.scope == .inProvince ? "四川省内" : "四川省外",
             "destination": "\(machine.destination.province) \(machine.destination.city)",
             "issued": WebText.time(machine.issuedAt), "validUntil": WebText.time(machine.validUntil), "expired": expired,
             "qrPath": qr.path, "qrSize": qr.viewBox, "url": url,
         ]
+        if let card { model["credential"] = card }
         return self.renderer.page("certificate", model)
     }
 

@@ -209,6 +209,8 @@ public struct WorkersStore: Sendable {
         case pass
         case fail(reason: String?)
         case cancel(reason: String?)
+        /// 注销 an issued certificate (the health centre).
+        case revoke(reason: String?)
     }
 
     public func apply(
@@ -231,6 +233,7 @@ public struct WorkersStore: Sendable {
         case .verify(let note): command = .verify(note: note)
         case .fail(let reason): command = .recordExam(.fail(reason: reason))
         case .cancel(let reason): command = .cancel(reason: reason)
+        case .revoke(let reason): command = .revoke(reason: reason)
         case .pass:
             let number = try await self.certificateNumbers(1, on: connection)[0]
             command = .recordExam(.pass(certificateNumber: number))

@@ -8,7 +8,7 @@ import Testing
 @Suite struct StateMachineDiagramTests {
     static let diagrams: [StateMachineDiagram] = [
         ParkingPledge.diagram, KeyCustody.diagram, PassApplication.diagram, AgriculturalPass.diagram,
-        ReturneeIsolation.diagram, CertificateRequest.diagram, TransportTrip.diagram, Delegation.diagram,
+        ReturneeIsolation.diagram, CertificateRequest.diagram, TransportTrip.diagram, Delegation.diagram, CheckpointCheck.diagram,
     ]
 
     @Test(arguments: Self.diagrams.map(\.kind))
@@ -59,6 +59,7 @@ import Testing
         try trace.step(&app, .reject(reason: "x"), by: Fixture.gridWorker, at: cleared)
         try trace.step(&app, .resubmit(clearanceDueAt: cleared, note: nil), by: Fixture.gridWorker, at: cleared)
         for signer in Fixture.chain { try trace.step(&app, .sign(), by: signer, at: cleared) }
+        try trace.step(&app, .revoke(reason: "违规"), by: Fixture.admin, at: cleared)
         // Withdraw while pending and after a rejection.
         var pending: PassApplication = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: cleared)
         let overdue = cleared.addingTimeInterval(25 * 3_600)
@@ -68,6 +69,15 @@ import Testing
         try trace.step(&rejected, .reject(reason: "x"), by: Fixture.gridWorker, at: cleared)
         try trace.step(&rejected, .withdraw(reason: nil), by: Fixture.gridWorker, at: cleared)
         #expect(trace.seen == Trace.declared(PassApplication.diagram))
+    }
+
+    @Test func checkpointCheckEdgesMatchBehaviour() throws {
+        var trace = Trace()
+        let released = CheckpointCheckTests.start(.release, credential: CheckpointCheckTests.valid)
+        let _: CheckpointCheck = try trace.start(released, id: UUID(), by: Fixture.villageLeader, at: Fixture.t0)
+        let _: CheckpointCheck = try trace.start(CheckpointCheckTests.start(.turnBack(reason: "fever")), id: UUID(),
+                                                 by: Fixture.villageLeader, at: Fixture.t0)
+        #expect(trace.seen == Trace.declared(CheckpointCheck.diagram))
     }
 
     @Test func delegationEdgesMatchBehaviour() throws {
@@ -152,6 +162,7 @@ extension StateMachineDiagramTests {
         var passed: CertificateRequest = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
         try trace.step(&passed, .verify(note: nil), by: Fixture.gridWorker, at: Fixture.t0)
         try trace.step(&passed, .recordExam(.pass(certificateNumber: "1")), by: Fixture.healthOfficer, at: Fixture.t0)
+        try trace.step(&passed, .revoke(reason: "复查异常"), by: Fixture.healthOfficer, at: Fixture.t0)
         var failed: CertificateRequest = try trace.start(start, id: UUID(), by: Fixture.gridWorker, at: Fixture.t0)
         try trace.step(&failed, .verify(note: nil), by: Fixture.gridWorker, at: Fixture.t0)
         try trace.step(&failed, .recordExam(.fail(reason: "x")), by: Fixture.healthOfficer, at: Fixture.t0)

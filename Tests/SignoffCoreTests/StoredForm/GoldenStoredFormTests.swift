@@ -152,6 +152,7 @@ enum GoldenScenarios {
         .init(kind: TransportTrip.kind, schemaVersion: TransportTrip.schemaVersion, states: TransportTrip.State.allCases.map(\.rawValue)),
         .init(kind: ReturneeIsolation.kind, schemaVersion: ReturneeIsolation.schemaVersion, states: ReturneeIsolation.State.allCases.map(\.rawValue)),
         .init(kind: Delegation.kind, schemaVersion: Delegation.schemaVersion, states: Delegation.State.allCases.map(\.rawValue)),
+        .init(kind: CheckpointCheck.kind, schemaVersion: CheckpointCheck.schemaVersion, states: CheckpointCheck.State.allCases.map(\.rawValue)),
     ]
 
     // MARK: Fixed people and times
@@ -178,7 +179,25 @@ enum GoldenScenarios {
     // MARK: Scenarios
 
     static let all: [GoldenScenario] = passes + pledges + keys + agricultural + accounts + certificates + trips + returnees
-        + delegations
+        + delegations + checks
+
+    static let checkedCredential = CheckpointCheck.CheckedCredential(
+        kind: .healthCertificate, number: "LH-JK-2020-00001", subject: "杨*明", validUntil: t0.plus(days: 90), keyID: "0123abcd",
+        verdict: "valid")
+
+    static func newCheck(_ decision: CheckpointCheck.Decision, credential: CheckpointCheck.CheckedCredential?) throws -> CheckpointCheck {
+        let start = CheckpointCheck.Start(
+            checkpoint: "daxueshan", direction: decision == .release ? .leaving : .entering, subject: decision == .release ? "杨*明" : "云C12345",
+            decision: decision, credential: credential, note: decision == .release ? "外出务工" : nil, checkedAt: t0.plus(hours: 1),
+            onDuty: [CheckpointCheck.OnDuty(userID: chief.userID, name: chief.displayName)], policy: .builtIn,
+            townshipPath: Fixture.township)
+        return try CheckpointCheck.start(start, id: id(1000), by: stationed, at: t0.plus(hours: 2)).0
+    }
+
+    static let checks: [GoldenScenario] = [
+        GoldenScenario { try newCheck(.release, credential: checkedCredential) },
+        GoldenScenario { try newCheck(.turnBack(reason: "outsider_no_reason"), credential: nil) },
+    ]
 
     static let deputy = person(9, "支部书记 副 刘一", .branchSecretary, Fixture.village1)
 
@@ -219,6 +238,14 @@ enum GoldenScenarios {
         GoldenScenario {
             var app = try newApplication()
             _ = try app.handle(.withdraw(reason: "车主决定暂不出行"), by: gridWorker, at: cleared.plus(hours: 1))
+            return app
+        },
+        GoldenScenario {
+            var app = try newApplication()
+            for (index, signer) in chain.enumerated() {
+                _ = try app.handle(.sign(), by: signer, at: cleared.plus(hours: Double(1 + index)))
+            }
+            _ = try app.handle(.revoke(reason: "车辆违规载客"), by: chief, at: cleared.plus(days: 2))
             return app
         },
         GoldenScenario {
@@ -355,6 +382,13 @@ enum GoldenScenarios {
             _ = try request.handle(.cancel(reason: "不外出了"), by: worker, at: t0.plus(hours: 1))
             return request
         },
+        GoldenScenario {
+            var request = try newCertificate()
+            _ = try request.handle(.verify(note: nil), by: gridWorker, at: t0.plus(hours: 1))
+            _ = try request.handle(.recordExam(.pass(certificateNumber: "LH-JK-2020-00002")), by: health, at: t0.plus(days: 1))
+            _ = try request.handle(.revoke(reason: "复查发现体温异常"), by: health, at: t0.plus(days: 2))
+            return request
+        },
     ]
 
     static func newTrip() throws -> TransportTrip {
@@ -435,7 +469,7 @@ enum GoldenScenarios {
     // MARK: Keys
 
     static var keyChecks: [KeyCheck] {
-        guard let app = try? passes[3].encode(), let pass = try? StoredForm.decoder().decode(PassApplication.self, from: app),
+        guard let app = try? passes[4].encode(), let pass = try? StoredForm.decoder().decode(PassApplication.self, from: app),
               let round = pass.rounds.first, let rejection = round.rejection,
               let pledgeData = try? pledges[0].encode(), let pledge = try? StoredForm.decoder().decode(ParkingPledge.self, from: pledgeData),
               let custodyData = try? keys[0].encode(), let custody = try? StoredForm.decoder().decode(KeyCustody.self, from: custodyData),
@@ -445,7 +479,8 @@ enum GoldenScenarios {
               let tripData = try? trips[4].encode(), let trip = try? StoredForm.decoder().decode(TransportTrip.self, from: tripData),
               let retData = try? returnees[3].encode(), let ret = try? StoredForm.decoder().decode(ReturneeIsolation.self, from: retData),
               let reading = ret.readings.first, let fever = ret.feverReports.first,
-              let delegation = try? newDelegation()
+              let delegation = try? newDelegation(),
+            let check = try? newCheck(.release, credential: checkedCredential)
         else { return [] }
         let policy = Fixture.isolationPolicy()
         let credit = AutonomyCredit(id: id(800), householdID: Fixture.householdID, personID: nil, gridPath: Fixture.grid1,
@@ -483,6 +518,9 @@ enum GoldenScenarios {
                                 validFrom: t0, validUntil: t0.plus(days: 7), keyID: "0123abcd"), Credential.CodingKeys.self),
             KeyCheck(CredentialKey(keyID: "0123abcd", publicKey: "AAAA", notBefore: t0, notAfter: nil), CredentialKey.CodingKeys.self),
             KeyCheck(Delegation.Person(userID: id(1), name: "n"), Delegation.Person.CodingKeys.self),
+            KeyCheck(check, CheckpointCheck.CodingKeys.self),
+            KeyCheck(checkedCredential, CheckpointCheck.CheckedCredential.CodingKeys.self),
+            KeyCheck(check.onDuty[0], CheckpointCheck.OnDuty.CodingKeys.self),
             KeyCheck(PassApplication.Reassignment(level: 3, to: .init(userID: id(9), name: "n"), toUnitPath: Fixture.village1,
                                                   by: .init(userID: id(7), name: "a"), reason: "逾期", at: t0),
                      PassApplication.Reassignment.CodingKeys.self),

@@ -29,7 +29,14 @@ import Testing
         let issue = try pass.handle(.issue(serialNumber: "联合农-2020-0219"), by: Fixture.branchSecretary, at: issuedAt)
         #expect(issue == Effect(
             event: "issue", actingAs: Fixture.branchSecretary.assignments[0],
-            payload: ["serial_number": "联合农-2020-0219", "valid_until": "2020-03-02T00:00:00Z"]))
+            payload: ["serial_number": "联合农-2020-0219", "valid_until": "2020-03-02T00:00:00Z"],
+            emitted: [DomainEvent(
+                name: "agricultural_pass.issued", key: "agricultural_pass.issued:\(pass.passID.uuidString)",
+                payload: ["pass_id": .string(pass.passID.uuidString), "serial_number": "联合农-2020-0219",
+                          "credential": ["kind": "agricultural_pass", "number": "联合农-2020-0219",
+                                         "household_id": .string(Fixture.householdID.uuidString.lowercased()), "vehicle": "三轮农用车",
+                                         "scope": "一组 → 乡农资站", "valid_from": "2020-02-11T00:00:00Z",
+                                         "valid_until": "2020-03-02T00:00:00Z"]])]))
         #expect(pass.state == .issued)
         #expect(pass.validUntil == issuedAt.plus(days: 20))
         #expect(pass.projection.pendingRole == nil)
@@ -65,7 +72,11 @@ import Testing
         expectRefused(&pass, .revoke(reason: nil), by: Fixture.branchSecretary, at: Fixture.t0, .reasonRequired)
         let effect = try pass.handle(.revoke(reason: "用于非农运输"), by: Fixture.branchSecretary, at: Fixture.t0.plus(days: 2))
         #expect(effect == Effect(event: "revoke", actingAs: Fixture.branchSecretary.assignments[0], reason: "用于非农运输",
-                                 payload: ["serial_number": "0001"]))
+                                 payload: ["serial_number": "0001"],
+                                 emitted: [DomainEvent(
+                                     name: "agricultural_pass.revoked", key: "agricultural_pass.revoked:\(pass.passID.uuidString)",
+                                     payload: ["pass_id": .string(pass.passID.uuidString), "serial_number": "0001", "reason": "用于非农运输",
+                                               "revoke_credential": ["kind": "agricultural_pass", "number": "0001"]])]))
         #expect(pass.displayStatus(at: Fixture.t0.plus(days: 30)) == .revoked)
         #expect(pass.closedReason == "用于非农运输")
         expectRefused(&pass, .issue(serialNumber: "0002"), by: Fixture.branchSecretary, at: Fixture.t0, .invalidTransition)

@@ -104,7 +104,10 @@ import Testing
                           "vehicle_id": .string(Fixture.vehicleID.uuidString),
                           "pledge_id": .string(Fixture.pledgeID.uuidString), "plate": "川Q12345",
                           "pass_number": "通行证-2020-1A2B3C4D", "effective_from": "2020-02-24T05:00:00Z",
-                          "effective_until": "2020-03-25T05:00:00Z"])]))
+                          "effective_until": "2020-03-25T05:00:00Z",
+                          "credential": ["kind": "vehicle_pass", "number": "通行证-2020-1A2B3C4D", "plate": "川Q12345",
+                                         "scope": "车辆上路通行", "valid_from": "2020-02-24T05:00:00Z",
+                                         "valid_until": "2020-03-25T05:00:00Z"]])]))
         #expect(app.projection == Projection(unitPath: Fixture.grid1, policyVersion: "test-v1", subjectRef: Fixture.vehicleID,
                                              serialNumber: "通行证-2020-1A2B3C4D"))
         #expect(app.currentRound.signatures.map(\.userID) == Fixture.chain.map(\.userID))

@@ -12,7 +12,8 @@ struct VehiclePolicyCatalogTests {
         let original = try String(contentsOf: committed.appendingPathComponent(VehiclePolicy.defaultFileName), encoding: .utf8)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("signoff-policy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for other in [IsolationPolicy.defaultFileName, WorkerPolicy.defaultFileName, NotificationPolicy.defaultFileName] {
+        for other in [IsolationPolicy.defaultFileName, WorkerPolicy.defaultFileName, NotificationPolicy.defaultFileName,
+                      CheckpointPolicy.defaultFileName] {
             try FileManager.default.copyItem(at: committed.appendingPathComponent(other), to: folder.appendingPathComponent(other))
         }
         try edit(original).write(to: folder.appendingPathComponent(VehiclePolicy.defaultFileName), atomically: true, encoding: .utf8)

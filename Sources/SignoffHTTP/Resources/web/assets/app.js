@@ -243,6 +243,8 @@
   }
 
   function onSubmit(event) {
+    // A page's own script handled it (the checkpoint page verifies a code in the page).
+    if (event.defaultPrevented) { return; }
     var form = event.target;
     if (form.hasAttribute('data-outbox') && window.indexedDB && window.fetch && user) {
       queue(form, event);
@@ -279,6 +281,12 @@
       Array.prototype.forEach.call(boxes, function (box) { box.checked = !allChecked; });
     });
   }
+
+  // Print buttons (a credential, a certificate): no inline handlers under the CSP.
+  document.addEventListener('click', function (event) {
+    var target = event.target;
+    if (target && target.closest && target.closest('[data-print]')) { window.print(); }
+  });
 
   document.addEventListener('submit', onSubmit);
   document.addEventListener('DOMContentLoaded', function () {

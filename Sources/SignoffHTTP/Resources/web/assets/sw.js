@@ -5,7 +5,10 @@
 'use strict';
 var SHELL_CACHE = 'signoff-shell-v1';
 var PAGES_CACHE = 'signoff-pages-v1';
-var SHELL = ['/assets/app.css', '/assets/app.js', '/assets/icon.svg', '/assets/manifest.json', '/app/offline'];
+var SHELL = ['/assets/app.css', '/assets/app.js', '/assets/checkpoint.js', '/assets/icon.svg', '/assets/manifest.json', '/app/offline'];
+// What a checkpoint needs offline: the published keys and the revocation list (network first).
+var CHECKPOINT_CACHE = 'signoff-checkpoint-v1';
+var CHECKPOINT_DATA = ['/.well-known/signoff-keys', '/credentials/revocations'];
 var NETWORK_WAIT_MS = 5000;
 
 self.addEventListener('install', function (event) {
@@ -16,7 +19,7 @@ self.addEventListener('install', function (event) {
 
 self.addEventListener('activate', function (event) {
   event.waitUntil(caches.keys().then(function (names) {
-    return Promise.all(names.filter(function (name) { return name !== SHELL_CACHE && name !== PAGES_CACHE; })
+    return Promise.all(names.filter(function (name) { return name !== SHELL_CACHE && name !== PAGES_CACHE && name !== CHECKPOINT_CACHE; })
       .map(function (name) { return caches.delete(name); }));
   }).then(function () { return self.clients.claim(); }));
 });
@@ -30,6 +33,20 @@ self.addEventListener('fetch', function (event) {
   if (request.method !== 'GET') { return; }
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) { return; }
+  if (CHECKPOINT_DATA.indexOf(url.pathname) >= 0) {
+    event.respondWith(fetch(request).then(function (response) {
+      if (response.ok) {
+        var copy = response.clone();
+        caches.open(CHECKPOINT_CACHE).then(function (cache) { cache.put(url.pathname, copy); });
+      }
+      return response;
+    }, function () {
+      return caches.match(url.pathname, { cacheName: CHECKPOINT_CACHE }).then(function (hit) {
+        return hit || new Response('{}', { status: 503, headers: { 'Content-Type': 'application/json' } });
+      });
+    }));
+    return;
+  }
   if (url.pathname.indexOf('/assets/') === 0) {
     event.respondWith(caches.match(request).then(function (hit) {
       var fresh = fetch(request).then(function (response) {
