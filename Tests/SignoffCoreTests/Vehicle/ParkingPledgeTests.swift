@@ -29,7 +29,7 @@ import Testing
                       "clearance_due_at": "2020-02-24T00:00:00Z"]))
         #expect(pledge.projection == Projection(
             unitPath: Fixture.grid1, dueAt: Fixture.t0.plus(days: 14), policyVersion: "test-v1",
-            subjectRef: Fixture.vehicleID))
+            subjectRef: Fixture.vehicleID, label: "川Q12345"))
     }
 
     @Test func aParkedPledgeHoldsTheVehiclesExclusiveKeyUntilReleased() throws {

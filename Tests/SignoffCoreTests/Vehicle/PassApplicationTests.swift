@@ -38,7 +38,8 @@ import Testing
                       "pending_role": "grid_worker"]))
         #expect(app.projection == Projection(
             unitPath: Fixture.grid1, pendingRole: .gridWorker, pendingSince: self.cleared,
-            dueAt: self.cleared.plus(hours: 24), policyVersion: "test-v1", subjectRef: Fixture.vehicleID, pendingLevel: 1))
+            dueAt: self.cleared.plus(hours: 24), policyVersion: "test-v1", subjectRef: Fixture.vehicleID, pendingLevel: 1,
+            label: "川Q12345"))
         #expect(app.rounds.count == 1)
     }
 
@@ -109,7 +110,7 @@ import Testing
                                          "scope": "车辆上路通行", "valid_from": "2020-02-24T05:00:00Z",
                                          "valid_until": "2020-03-25T05:00:00Z"]])]))
         #expect(app.projection == Projection(unitPath: Fixture.grid1, policyVersion: "test-v1", subjectRef: Fixture.vehicleID,
-                                             serialNumber: "通行证-2020-1A2B3C4D"))
+                                             serialNumber: "通行证-2020-1A2B3C4D", label: "川Q12345"))
         #expect(app.currentRound.signatures.map(\.userID) == Fixture.chain.map(\.userID))
         #expect(app.currentRound.signatures.map(\.role) == [.gridWorker, .groupLeader, .branchSecretary, .villageLeader, .chiefLeader])
         #expect(app.currentRound.signatures[1] == PassApplication.Signature(
