@@ -60,6 +60,7 @@ public struct SignoffServices: Sendable {
             timers: timers ?? TimerStore(database: database, clock: clock, policies: policies),
             notifications: self.notifications,
             sender: WebhookSender(store: self.webhooks, settings: notificationSettings, logger: database.logger),
+            checkpoints: AuditCheckpointStore(database: database, clock: clock, keys: self.signingKeys),
             metrics: NotificationMetrics(registry: registry))
         self.writeLimiter = WriteLimiter(database: database, clock: clock, limits: writeLimits)
     }
