@@ -13,6 +13,8 @@ public struct SignoffServices: Sendable {
     public let accounts: AccountStore
     public let organisation: OrganisationStore
     public let isolation: IsolationStore
+    /// 上下午走访: the grid workers' daily visits and their coverage.
+    public let visits: VisitStore
     public let vehicleEvents: VehicleEventConsumer
     public let workers: WorkersStore
     public let reports: ReportStore
@@ -44,6 +46,7 @@ public struct SignoffServices: Sendable {
         self.accounts = AccountStore(transitions: self.transitions, settings: accountSettings)
         self.organisation = OrganisationStore(database: database)
         self.isolation = IsolationStore(transitions: self.transitions, policies: policies)
+        self.visits = VisitStore(transitions: self.transitions, isolation: self.isolation)
         self.vehicleEvents = VehicleEventConsumer(isolation: self.isolation)
         self.workers = WorkersStore(transitions: self.transitions, policies: policies, accountSettings: accountSettings)
         self.reports = ReportStore(database: database)

@@ -87,6 +87,7 @@ public struct DemoTownship: Sendable {
         // The processes, one transaction per step, several villages at once.
         try await self.seedWorkers(workers, cast: cast)
         try await self.accounts.database.transaction { try await self.seedVehicles(cast, on: $0) }
+        try await self.seedVisits(cast)
         return Result(created: true, logins: Self.logins)
     }
 

@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func theKeysAreSnakeCaseAndCoverEveryStoredProperty() throws {
-        for check in GoldenScenarios.keyChecks {
+        for check in GoldenScenarios.keyChecks + GoldenScenarios.visitKeyChecks {
             #expect(check.missing.isEmpty, "\(check.type): stored properties not in CodingKeys: \(check.missing)")
             for key in check.keys {
                 #expect(key.range(of: "^[a-z][a-z0-9]*(_[a-z0-9]+)*$", options: .regularExpression) != nil,
@@ -64,6 +64,7 @@ import Testing
             }
         }
         #expect(GoldenScenarios.keyChecks.count >= 20)
+        #expect(GoldenScenarios.visitKeyChecks.count == 4)
     }
 
     @Test func aRenamedFieldIsRefused() throws {
@@ -152,6 +153,7 @@ enum GoldenScenarios {
         .init(kind: TransportTrip.kind, schemaVersion: TransportTrip.schemaVersion, states: TransportTrip.State.allCases.map(\.rawValue)),
         .init(kind: ReturneeIsolation.kind, schemaVersion: ReturneeIsolation.schemaVersion, states: ReturneeIsolation.State.allCases.map(\.rawValue)),
         .init(kind: Delegation.kind, schemaVersion: Delegation.schemaVersion, states: Delegation.State.allCases.map(\.rawValue)),
+        .init(kind: HouseholdVisit.kind, schemaVersion: HouseholdVisit.schemaVersion, states: HouseholdVisit.State.allCases.map(\.rawValue)),
     ]
 
     // MARK: Fixed people and times
@@ -178,7 +180,7 @@ enum GoldenScenarios {
     // MARK: Scenarios
 
     static let all: [GoldenScenario] = passes + pledges + keys + agricultural + accounts + certificates + trips + returnees
-        + delegations
+        + delegations + visits
 
     static let deputy = person(9, "支部书记 副 刘一", .branchSecretary, Fixture.village1)
 
