@@ -159,3 +159,40 @@ struct AuditCheckpointTests {
         }
     }
 }
+
+@Suite("Signed audit checkpoints on the command line", .timeLimit(.minutes(2)))
+struct AuditCheckpointCommandTests {
+    @Test func checkpointThenVerifyAgainstItFindsACutThatThePlainVerifyMisses() async throws {
+        try await TestWorld.with { world, client in
+            try await AuditTrailTests.makeHistory(world, client)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let data = folder.appendingPathComponent("data").path
+            let file = folder.appendingPathComponent("statement.txt").path
+            let written = try CommandLineTests.run(["audit", "checkpoint", "--data-dir", data, "--out", file], database: world.endpoint)
+            #expect(written.status == 0, "\(written.output)")
+            #expect(written.output.contains("\(TestTownship.accounts.count + 4) rows in \(TestTownship.accounts.count) chains"))
+            let intact = try CommandLineTests.run(["audit", "verify", "--data-dir", data, "--against", file], database: world.endpoint)
+            #expect(intact.status == 0, "\(intact.output)")
+            #expect(intact.output.contains("Audit trail matches the checkpoint"))
+
+            let gw1 = world.town.users["gw1"]!
+            try await AuditCheckpointTests.cutTail(world, subject: gw1, keep: 1)
+            #expect(try CommandLineTests.run(["audit", "verify"], database: world.endpoint).status == 0)
+            let cut = try CommandLineTests.run(["audit", "verify", "--data-dir", data, "--against", file], database: world.endpoint)
+            #expect(cut.status != 0)
+            #expect(cut.output.contains("does NOT match"))
+            #expect(cut.output.contains("account/\(gw1.uuidString.lowercased())"))
+
+            // A statement edited to match the cut trail is refused.
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            let statement = try AuditStatement.parse(text)
+            try text.replacingOccurrences(of: "records \(statement.records)", with: "records \(statement.records - 2)")
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            let forged = try CommandLineTests.run(["audit", "verify", "--data-dir", data, "--against", file], database: world.endpoint)
+            #expect(forged.status != 0)
+            #expect(forged.output.contains("REFUSED"))
+            #expect(forged.output.contains("signature does not match"))
+        }
+    }
+}
