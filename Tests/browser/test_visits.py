@@ -28,6 +28,8 @@ def test_a_grid_worker_records_the_mornings_visits_one_offline_and_a_change(serv
     expect(morning(page, 0).locator(".tag")).to_have_text("已走访")
     expect(page.locator(".visit-progress")).to_contain_text("上午 1/")
 
+    # The list lives at /app/visits too, where the service worker keeps it for offline use.
+    expect(page).to_have_url(re.compile(r"/app/visits\?done=visit#h-"))
     # Offline: 不在家 waits on the phone and is sent once when the signal is back.
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
@@ -62,7 +64,7 @@ def test_a_grid_worker_records_the_mornings_visits_one_offline_and_a_change(serv
     screenshot(page, "visits-returnee")
 
     # A return reported without its origin opens the registration form, prefilled.
-    page.goto(server.url("/app"))
+    page.goto(server.url("/app/visits"))
     row = morning(page, 3)
     row.locator("summary", has_text="有变化").click()
     row.get_by_label("什么变化").select_option("returned")
@@ -96,6 +98,7 @@ def test_the_office_sees_coverage_per_grid_and_who_is_not_visited(server, phone)
     households = cells.nth(0).inner_text()
     assert cells.nth(1).inner_text() == f"{households}/{households}"
     expect(page.locator(".unvisited li").first).to_contain_text("下午未走访")
+    page.locator("#grid-title").scroll_into_view_if_needed()
     screenshot(page, "admin-visits")
     with page.expect_download() as download:
         page.get_by_role("link", name="下载覆盖CSV").click()

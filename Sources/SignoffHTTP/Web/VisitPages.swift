@@ -14,6 +14,15 @@ struct VisitPages: Sendable {
     var services: SignoffServices { self.app.services }
 
     func addRoutes(to group: RouterGroup<WebContext>) {
+        // The same list as the home screen, under the service worker's scope (/app/), so a phone
+        // keeps it for working offline.
+        group.get("/visits") { request, context in
+            let model: [String: Any] = [
+                "chrome": try await self.app.chrome(context, title: "今日走访", back: "/app"),
+                "visits": try await self.todayModel(context, done: request.uri.queryParameters["done"].map(String.init)),
+            ]
+            return self.renderer.page("visits", model)
+        }
         group.post("/visits") { request, context in try await self.record(request, context) }
         group.get("/admin/visits") { request, context in try await self.coverage(request, context) }
         group.get("/admin/visits/coverage.csv") { request, context in try await self.coverageCSV(request, context) }
@@ -45,7 +54,7 @@ struct VisitPages: Sendable {
     /// prefilled, when the origin was not given), the isolation that got the reading, or back to
     /// the household on the list.
     static func location(_ visit: HouseholdVisit) -> String {
-        func back(_ done: String) -> String { "/app?done=\(done)#h-\(visit.householdID.uuidString.lowercased())" }
+        func back(_ done: String) -> String { "/app/visits?done=\(done)#h-\(visit.householdID.uuidString.lowercased())" }
         guard visit.state == .changed, let change = visit.change else {
             return back(visit.state == .notAtHome ? "visit_absent" : "visit")
         }
@@ -79,7 +88,7 @@ struct VisitPages: Sendable {
     }
 
     func record(_ request: Request, _ context: WebContext) async throws -> Response {
-        try await FieldPages(app: self.app).act(request, context, fallback: "/app", replayKey: "location") { form, metadata in
+        try await FieldPages(app: self.app).act(request, context, fallback: "/app/visits", replayKey: "location") { form, metadata in
             let household = try form.uuid("household_id")
             let slot: VisitSlot? = try form.text("slot").map { label in
                 guard let slot = VisitSlot(label: label) else { throw SignoffError.invalidValue("slot", "Not a half-day such as 2020-02-20 am.") }
@@ -120,12 +129,15 @@ struct VisitPages: Sendable {
     /// The model of the home screen's 今日走访 for a grid worker.
     func todayModel(_ context: WebContext, done: String?) async throws -> [String: Any] {
         let paths = context.actor.assignments.filter { $0.role == .gridWorker }.map(\.unitPath)
+        // Only a grid worker has a list: anyone else is told so, as the other field pages do.
+        guard !paths.isEmpty else { throw SignoffError(.forbiddenRole, "The daily visits need the role 网格员 (grid worker).") }
         let now = self.app.clock.now()
         let today = ChinaDay(containing: now)
         let households = try await self.services.visits.day(today, under: paths)
         let current = VisitSlot(containing: now)
         let halves = VisitSlot.both(of: today).map { slot -> [String: Any] in
-            let done = households.filter { ($0.visit(slot.half).map { $0.state != .notAtHome }) ?? false }.count
+            // Any call counts, as in the office's coverage: the worker was at the door.
+            let done = households.filter { $0.visit(slot.half) != nil }.count
             return ["name": slot.half.chineseName, "done": done, "total": households.count]
         }
         let rows = households.map { household -> [String: Any] in

@@ -115,6 +115,10 @@ struct VisitTests {
             #expect(home.text.contains("上午 1/2 户"))
             #expect(home.text.contains("12:00 后走访"))
             #expect(home.text.contains("name=\"slot\" value=\"2020-02-10 am\""))
+            let list = try await client.page("/app/visits", gw1)
+            #expect(list.status == .ok)
+            #expect(list.text.contains("上午 1/2 户"))
+            #expect(try await client.page("/app/visits", admin).status == .forbidden)
         }
     }
 
