@@ -13,6 +13,8 @@ public struct SignoffServices: Sendable {
     public let accounts: AccountStore
     public let organisation: OrganisationStore
     public let isolation: IsolationStore
+    /// 上下午走访: the grid workers' daily visits and their coverage.
+    public let visits: VisitStore
     public let vehicleEvents: VehicleEventConsumer
     public let workers: WorkersStore
     public let reports: ReportStore
@@ -49,6 +51,7 @@ public struct SignoffServices: Sendable {
         self.accounts = AccountStore(transitions: self.transitions, settings: accountSettings)
         self.organisation = OrganisationStore(database: database)
         self.isolation = IsolationStore(transitions: self.transitions, policies: policies)
+        self.visits = VisitStore(transitions: self.transitions, isolation: self.isolation)
         self.vehicleEvents = VehicleEventConsumer(isolation: self.isolation)
         self.workers = WorkersStore(transitions: self.transitions, policies: policies, accountSettings: accountSettings)
         self.reports = ReportStore(database: database)
@@ -65,6 +68,7 @@ public struct SignoffServices: Sendable {
             timers: timers ?? TimerStore(database: database, clock: clock, policies: policies),
             notifications: self.notifications,
             sender: WebhookSender(store: self.webhooks, settings: notificationSettings, logger: database.logger),
+            checkpoints: AuditCheckpointStore(database: database, clock: clock, keys: self.signingKeys),
             metrics: NotificationMetrics(registry: registry))
         self.writeLimiter = WriteLimiter(database: database, clock: clock, limits: writeLimits)
         self.credentials = CredentialStore(database: database)

@@ -88,6 +88,7 @@ public struct DemoTownship: Sendable {
         try await self.seedWorkers(workers, cast: cast)
         try await self.accounts.database.transaction { try await self.seedVehicles(cast, on: $0) }
         try await self.seedCheckpoints(cast)
+        try await self.seedVisits(cast)
         return Result(created: true, logins: Self.logins)
     }
 

@@ -122,43 +122,56 @@ public struct IsolationStore: Sendable {
         metadata: RequestMetadata = .init(),
         render: TransitionStore.Render<ReturneeIsolation>? = nil
     ) async throws -> TransitionOutcome<ReturneeIsolation> {
-        let policy = try self.policy()
-        return try await self.database.transaction { connection in
-            // Before creating anyone: a retried request must not add a second person.
-            if let replay = try await self.transitions.replay(metadata, actor: actor, on: connection) {
-                return .replayed(replay)
-            }
-            let householdID: UUID
-            switch registration.returnee {
-            case .person(let id): householdID = try await self.household(ofPerson: id, on: connection)
-            case .newPerson(let household, _, _, _): householdID = household
-            }
-            let gridPath = try await self.lockHousehold(householdID, on: connection)
-            // Checked before a new person is written; the machine checks it again.
-            _ = try actor.assignment(as: .gridWorker, covering: gridPath)
-            let personID: UUID
-            switch registration.returnee {
-            case .person(let id): personID = id
-            case .newPerson(let household, let name, let idNumber, let phone):
-                personID = try await OrganisationStore(database: self.database)
-                    .createPerson(householdID: household, name: name, idNumber: idNumber, phone: phone, on: connection).id
-            }
-            try await self.refuseSecondIsolation(of: personID, on: connection)
-            let entries = try await self.infractions(ofHousehold: householdID, on: connection)
-            let start = ReturneeIsolation.Start(
-                personID: personID, householdID: householdID, gridPath: gridPath,
-                fromProvince: registration.fromProvince, fromCity: registration.fromCity,
-                arrivedAt: registration.arrivedAt, householdInfractions: entries, policy: policy)
-            let outcome = try await self.transitions.start(
-                ReturneeIsolation.self, id: id, start, by: actor, metadata: metadata, render: render, on: connection)
-            if case .applied(let transitioned, _) = outcome {
-                try await connection.query("""
-                    INSERT INTO returnees (id, person_id, household_id, registered_at)
-                    VALUES (\(id), \(personID), \(householdID), \(transitioned.stored.machine.registeredAt))
-                    """, logger: self.logger)
-            }
-            return outcome
+        try await self.database.transaction { connection in
+            try await self.register(registration, id: id, by: actor, metadata: metadata, render: render, on: connection)
         }
+    }
+
+    /// The same inside a transaction the caller holds (a visit that found a returnee registers
+    /// them with the visit).
+    public func register(
+        _ registration: Registration,
+        id: UUID = UUID(),
+        by actor: Principal,
+        metadata: RequestMetadata = .init(),
+        render: TransitionStore.Render<ReturneeIsolation>? = nil,
+        on connection: PostgresConnection
+    ) async throws -> TransitionOutcome<ReturneeIsolation> {
+        let policy = try self.policy()
+        // Before creating anyone: a retried request must not add a second person.
+        if let replay = try await self.transitions.replay(metadata, actor: actor, on: connection) {
+            return .replayed(replay)
+        }
+        let householdID: UUID
+        switch registration.returnee {
+        case .person(let id): householdID = try await self.household(ofPerson: id, on: connection)
+        case .newPerson(let household, _, _, _): householdID = household
+        }
+        let gridPath = try await self.lockHousehold(householdID, on: connection)
+        // Checked before a new person is written; the machine checks it again.
+        _ = try actor.assignment(as: .gridWorker, covering: gridPath)
+        let personID: UUID
+        switch registration.returnee {
+        case .person(let id): personID = id
+        case .newPerson(let household, let name, let idNumber, let phone):
+            personID = try await OrganisationStore(database: self.database)
+                .createPerson(householdID: household, name: name, idNumber: idNumber, phone: phone, on: connection).id
+        }
+        try await self.refuseSecondIsolation(of: personID, on: connection)
+        let entries = try await self.infractions(ofHousehold: householdID, on: connection)
+        let start = ReturneeIsolation.Start(
+            personID: personID, householdID: householdID, gridPath: gridPath,
+            fromProvince: registration.fromProvince, fromCity: registration.fromCity,
+            arrivedAt: registration.arrivedAt, householdInfractions: entries, policy: policy)
+        let outcome = try await self.transitions.start(
+            ReturneeIsolation.self, id: id, start, by: actor, metadata: metadata, render: render, on: connection)
+        if case .applied(let transitioned, _) = outcome {
+            try await connection.query("""
+                INSERT INTO returnees (id, person_id, household_id, registered_at)
+                VALUES (\(id), \(personID), \(householdID), \(transitioned.stored.machine.registeredAt))
+                """, logger: self.logger)
+        }
+        return outcome
     }
 
     // MARK: Infraction ledger

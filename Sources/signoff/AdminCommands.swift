@@ -95,15 +95,23 @@ struct UserCommand: AsyncParsableCommand {
 }
 
 struct AuditCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Check the audit trail.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Check the audit trail.", subcommands: [Verify.self, Checkpoint.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute every hash chain; name the first broken row and any subject whose state or head disagrees with its history."
         )
         @OptionGroup var database: DatabaseOptions
+        @Option(name: .customLong("against"), help: "A signed checkpoint file (`signoff audit checkpoint`): prove that no history that existed then was cut or rewritten.")
+        var statement: String?
+        @Option(help: "The published keys to check the checkpoint's signature with (the JSON of GET /.well-known/signoff-keys); default: the data folder's list.")
+        var keys: String?
 
         func run() async throws {
+            if let statement = self.statement {
+                try await self.verifyAgainst(statement)
+                return
+            }
             let result = try await self.database.withDatabase { database, _ in
                 try await database.withConnection { try await AuditLog.verify(on: $0, logger: database.logger) }
             }
@@ -115,6 +123,64 @@ struct AuditCommand: AsyncParsableCommand {
             if let row = result.firstBrokenRow { lines.append("  first broken row: \(row)") }
             for problem in result.subjectProblems.prefix(20) { lines.append("  \(problem)") }
             throw CLIError(lines.joined(separator: "\n"))
+        }
+
+        private func verifyAgainst(_ file: String) async throws {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw CLIError("Cannot read \(file) as UTF-8 text.")
+            }
+            let published = try self.keys.map { try SigningKeys.publishedKeys(file: URL(fileURLWithPath: $0)) }
+                ?? SigningKeys.publishedKeys(dataFolder: URL(fileURLWithPath: self.database.dataDir))
+            let result: AuditCheckpointVerification
+            do {
+                result = try await self.database.withDatabase { database, _ in
+                    try await Database.$unboundedOperations.withValue(true) {
+                        try await AuditCheckpointStore.verify(statementText: text, keys: published, database: database)
+                    }
+                }
+            } catch let refusal as AuditStatement.Refusal {
+                throw CLIError("Checkpoint \(file) REFUSED: \(refusal). It proves nothing; check it against the copy you kept.")
+            }
+            let statement = result.statement
+            let at = "the checkpoint of \(AuditStatement.stamp(statement.createdAt)) (key \(statement.keyID), \(statement.records) rows in \(statement.subjects) chains, root \(statement.merkleRootHex.prefix(16))…)"
+            if result.isIntact {
+                print("Audit trail matches \(at): every chain recomputed up to its signed head; nothing that existed then was cut or rewritten.")
+                return
+            }
+            var lines = ["Audit trail does NOT match \(at):"]
+            for problem in result.problems.prefix(50) { lines.append("  \(problem)") }
+            if result.problems.count > 50 { lines.append("  … and \(result.problems.count - 50) more subjects") }
+            if !result.rootMatches { lines.append("  the heads found now do not give the signed Merkle root") }
+            throw CLIError(lines.joined(separator: "\n"))
+        }
+    }
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a signed, dated statement of the audit trail: the number of rows, a Merkle root over every chain head, signed by the township key.",
+            discussion: "The statement is also kept in the database (the admin audit page lists it). Keep the file elsewhere; `signoff audit verify --against FILE` checks the trail against it later."
+        )
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Where to write the statement (default: signoff-audit-checkpoint-<time>.txt in the working directory).")
+        var out: String?
+
+        func run() async throws {
+            let keys = try SigningKeys.load(dataFolder: URL(fileURLWithPath: self.database.dataDir))
+            let checkpoint = try await self.database.withDatabase { database, _ in
+                try await Database.$unboundedOperations.withValue(true) {
+                    try await AuditCheckpointStore(database: database, clock: SystemWallClock(), keys: keys).write()
+                }
+            }
+            let file = self.out ?? checkpoint.filename
+            do {
+                try Data(checkpoint.statement.utf8).write(to: URL(fileURLWithPath: file), options: .withoutOverwriting)
+            } catch {
+                throw CLIError("Cannot write \(file) (it may exist already): \(error.localizedDescription)")
+            }
+            print("Wrote \(file): \(checkpoint.records) rows in \(checkpoint.subjects) chains, Merkle root \(checkpoint.merkleRoot), signed with key \(checkpoint.keyID).")
         }
     }
 }

@@ -157,7 +157,7 @@ def test_policy_page_draws_each_machine_as_svg(phone, server, browser):
     page = phone("admin")
     page.goto(server.url("/app/admin/policy"))
     diagrams = page.locator("figure.diagram svg")
-    assert diagrams.count() == 8
+    assert diagrams.count() == 9
     pass_diagram = page.locator("#diagram-vehicle_pass svg")
     titles = pass_diagram.locator(".diagram-title").all_text_contents()
     assert set(titles) == {"待签", "退回", "撤回", "生效", "吊销"}

@@ -57,23 +57,30 @@ final class NotificationMetrics: Sendable {
 }
 
 /// One round of time-driven work: fire due timers, turn new facts into notices, send due
-/// webhooks. Every service instance runs it; each step claims its rows with SKIP LOCKED.
+/// webhooks, and write the day's signed audit checkpoint once a China-time day. Every service
+/// instance runs it; each step claims its rows with SKIP LOCKED (the checkpoint: a lock and a
+/// unique day).
 public struct NotificationWorker: Sendable {
     public struct Report: Sendable, Equatable {
         public var timers: TimerStore.Report
         public var notifications: NotificationStore.Report
         public var webhooks: WebhookSender.Report
+        /// The daily signed audit checkpoint, when this round wrote it.
+        public var checkpoint: AuditCheckpoint?
     }
 
     public let timers: TimerStore
     public let notifications: NotificationStore
     public let sender: WebhookSender
+    public let checkpoints: AuditCheckpointStore
     let metrics: NotificationMetrics
 
-    init(timers: TimerStore, notifications: NotificationStore, sender: WebhookSender, metrics: NotificationMetrics) {
+    init(timers: TimerStore, notifications: NotificationStore, sender: WebhookSender, checkpoints: AuditCheckpointStore,
+         metrics: NotificationMetrics) {
         self.timers = timers
         self.notifications = notifications
         self.sender = sender
+        self.checkpoints = checkpoints
         self.metrics = metrics
     }
 
@@ -90,7 +97,8 @@ public struct NotificationWorker: Sendable {
         self.metrics.webhooksFailed.increment(by: Int64(sent.failed))
         self.metrics.webhooksDeadLettered.increment(by: Int64(sent.deadLettered))
         self.metrics.timersDue.set(Double(try await self.timers.dueCount()))
-        return Report(timers: fired, notifications: notified, webhooks: sent)
+        let checkpoint = try await self.checkpoints.writeDailyIfDue()
+        return Report(timers: fired, notifications: notified, webhooks: sent, checkpoint: checkpoint)
     }
 }
 
@@ -109,6 +117,11 @@ struct NotificationService: Service {
             while !Task.isCancelled {
                 do {
                     let report = try await self.worker.runOnce()
+                    if let checkpoint = report.checkpoint {
+                        self.logger.info("daily audit checkpoint written", metadata: [
+                            "signoff.audit.records": "\(checkpoint.records)", "signoff.audit.root": "\(checkpoint.merkleRoot)",
+                        ])
+                    }
                     if report.timers.fired + report.notifications.notices + report.webhooks.delivered + report.webhooks.failed > 0 {
                         self.logger.info("notifications", metadata: [
                             "signoff.timers.fired": "\(report.timers.fired)", "signoff.timers.stale": "\(report.timers.stale)",

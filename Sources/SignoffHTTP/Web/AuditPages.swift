@@ -23,6 +23,12 @@ struct AuditPages: Sendable {
         group.post("/admin/audit/checks") { request, context in try await self.startCheck(request, context) }
         group.get("/admin/audit/checks/:id") { _, context in try await self.checkPage(context) }
         group.get("/admin/audit/heads.txt") { _, context in try await self.heads(context) }
+        group.post("/admin/audit/checkpoints") { request, context in try await self.writeCheckpoint(request, context) }
+        group.get("/admin/audit/checkpoints/:id") { _, context in try await self.checkpointFile(context) }
+    }
+
+    var checkpoints: AuditCheckpointStore {
+        AuditCheckpointStore(database: self.database, clock: self.app.clock, keys: self.app.services.signingKeys)
     }
 
     // MARK: One record
@@ -187,8 +193,17 @@ struct AuditPages: Sendable {
     func overview(_ context: WebContext) async throws -> Response {
         try self.townshipAdmin(context)
         let recent = try await self.checks.recent()
+        let statements = try await self.checkpoints.recent()
         let model: [String: Any] = [
             "chrome": try await self.app.chrome(context, title: "审计核验", back: "/app"),
+            "checkpoints": statements.map { checkpoint -> [String: Any] in
+                [
+                    "id": checkpoint.id.uuidString.lowercased(), "at": WebText.time(checkpoint.createdAt),
+                    "trigger": checkpoint.trigger == .daily ? "每日自动" : "手动", "records": checkpoint.records,
+                    "subjects": checkpoint.subjects, "root": String(checkpoint.merkleRoot.prefix(16)), "keyID": checkpoint.keyID,
+                ]
+            },
+            "hasCheckpoints": !statements.isEmpty,
             "checks": recent.map(Self.view), "hasChecks": !recent.isEmpty,
             "running": recent.first { $0.status == .running }.map { $0.id.uuidString.lowercased() } ?? "",
         ]
@@ -237,6 +252,24 @@ struct AuditPages: Sendable {
             "chrome": chrome, "check": Self.view(check), "brokenRow": broken, "hasBrokenRow": !broken.isEmpty,
         ]
         return self.renderer.page("admin_audit_check", model)
+    }
+
+    /// Writes a signed checkpoint now (the service also writes one every China-time day).
+    func writeCheckpoint(_ request: Request, _ context: WebContext) async throws -> Response {
+        try self.townshipAdmin(context)
+        _ = try await WebForm.read(request, csrf: context.session.csrfToken)
+        _ = try await self.checkpoints.write()
+        return WebRenderer.redirect("/app/admin/audit")
+    }
+
+    /// The signed statement as the file to keep (`signoff audit verify --against` reads it).
+    func checkpointFile(_ context: WebContext) async throws -> Response {
+        try self.townshipAdmin(context)
+        let checkpoint = try await self.checkpoints.checkpoint(id: try SignerPages.pathID(context))
+        return Response(status: .ok, headers: [
+            .contentType: "text/plain; charset=utf-8", .cacheControl: "no-store",
+            .contentDisposition: "attachment; filename=\"\(checkpoint.filename)\"",
+        ], body: .init(byteBuffer: ByteBuffer(string: checkpoint.statement)))
     }
 
     func heads(_ context: WebContext) async throws -> Response {

@@ -100,7 +100,7 @@ struct FieldPages: Sendable {
             }
         }
         group.get("/returnees") { request, context in try await self.returneeList(request, context) }
-        group.get("/returnees/new") { _, context in try await self.newReturnee(context) }
+        group.get("/returnees/new") { request, context in try await self.newReturnee(request, context) }
         group.post("/returnees") { request, context in
             try await self.act(request, context, replayKey: "id", replayPrefix: "/app/returnees/") { form, metadata in
                 let returnee: IsolationStore.Returnee
@@ -388,12 +388,22 @@ struct FieldPages: Sendable {
         }
     }
 
-    func newReturnee(_ context: WebContext) async throws -> Response {
+    /// The registration form; a visit that found a returnee links here with the household, and
+    /// the person or their name, filled in (`household_id`, `person_id`, `name`).
+    func newReturnee(_ request: Request, _ context: WebContext) async throws -> Response {
         let households = try await self.app.directory.households(under: try self.gridPaths(context))
+        let query = request.uri.queryParameters
+        let household = query["household_id"].map { String($0).lowercased() }
+        let person = query["person_id"].map { String($0).lowercased() }
+        let name = query["name"].map { String($0).removingPercentEncoding ?? String($0) } ?? ""
         let model: [String: Any] = [
             "chrome": try await self.app.chrome(context, title: "返乡人员登记", back: "/app/returnees"),
-            "people": try await self.owners(context),
-            "households": households.map { ["id": $0.id.uuidString.lowercased(), "label": "\($0.code) 户主 \($0.headName)"] },
+            "people": try await self.owners(context).map { ["id": $0.id, "label": $0.label, "selected": $0.id == person] as [String: Any] },
+            "households": households.map {
+                ["id": $0.id.uuidString.lowercased(), "label": "\($0.code) 户主 \($0.headName)",
+                 "selected": person == nil && $0.id.uuidString.lowercased() == household] as [String: Any]
+            },
+            "prefillName": person == nil ? name : "", "fromVisit": household != nil,
             "now": WebText.localInput(self.now), "key": WebApp.newKey(),
             "keyAreas": (try? self.services.isolation.policy().keyAreas.map(\.name).joined(separator: "、")) ?? "",
         ]

@@ -50,6 +50,7 @@ struct PolicyPages: Sendable {
             Self.machine(TransportTrip.diagram, policy: "workers.yaml 版本 \(policies.workers.version)"),
             Self.machine(ReturneeIsolation.diagram, policy: "isolation.yaml 版本 \(policies.isolation.version)"),
             Self.machine(CheckpointCheck.diagram, policy: "checkpoints.yaml 版本 \(policies.checkpoints.version)"),
+            Self.machine(HouseholdVisit.diagram, policy: "isolation.yaml 版本 \(policies.isolation.version)"),
         ]
         let chain = policies.vehicle.chain.map { ["level": $0.level, "role": $0.role.chineseName, "limit": "\($0.limitHours)小时"] as [String: Any] }
         let model: [String: Any] = [

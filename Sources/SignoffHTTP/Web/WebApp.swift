@@ -79,9 +79,12 @@ struct WebApp: Sendable {
             response.setCookie(WebSession.cookie(WebSession.cookieName, value: "", secure: WebSession.isSecure(request), maxAge: 0))
             return response
         }
-        signedIn.get("") { _, context in try await self.home(context) }
+        signedIn.get("") { request, context in
+            try await self.home(context, done: request.uri.queryParameters["done"].map(String.init))
+        }
         SignerPages(app: self).addRoutes(to: signedIn)
         FieldPages(app: self).addRoutes(to: signedIn)
+        VisitPages(app: self).addRoutes(to: signedIn)
         NotificationPages(app: self).addRoutes(to: signedIn)
         AdminPages(app: self).addRoutes(to: signedIn)
         AccountPages(app: self).addRoutes(to: signedIn)
@@ -148,7 +151,7 @@ struct WebApp: Sendable {
 
     // MARK: Home
 
-    func home(_ context: WebContext) async throws -> Response {
+    func home(_ context: WebContext, done: String? = nil) async throws -> Response {
         let actor = context.actor
         let signer = actor.assignments.contains { VehiclePolicy.signerRoles.contains($0.role) }
         var pendingCount = 0
@@ -165,6 +168,8 @@ struct WebApp: Sendable {
             "checkpoint": CheckpointPages.seesCheckpoint(actor, policy: try? self.services.checkpoints.policy()),
             "certificatesSub": WorkerPages.homeSubtitle(actor),
             "roles": actor.assignments.map { ["role": $0.role.chineseName] },
+            // 今日走访: the grid's households with their morning and afternoon visits.
+            "visits": actor.holds(.gridWorker) ? try await VisitPages(app: self).todayModel(context, done: done) : false,
         ]
         return self.renderer.page("home", model)
     }

@@ -8,7 +8,7 @@ import Testing
 @Suite struct StateMachineDiagramTests {
     static let diagrams: [StateMachineDiagram] = [
         ParkingPledge.diagram, KeyCustody.diagram, PassApplication.diagram, AgriculturalPass.diagram,
-        ReturneeIsolation.diagram, CertificateRequest.diagram, TransportTrip.diagram, Delegation.diagram, CheckpointCheck.diagram,
+        ReturneeIsolation.diagram, CertificateRequest.diagram, TransportTrip.diagram, Delegation.diagram, CheckpointCheck.diagram, HouseholdVisit.diagram,
     ]
 
     @Test(arguments: Self.diagrams.map(\.kind))

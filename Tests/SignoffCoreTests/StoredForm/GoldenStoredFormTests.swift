@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func theKeysAreSnakeCaseAndCoverEveryStoredProperty() throws {
-        for check in GoldenScenarios.keyChecks {
+        for check in GoldenScenarios.keyChecks + GoldenScenarios.visitKeyChecks {
             #expect(check.missing.isEmpty, "\(check.type): stored properties not in CodingKeys: \(check.missing)")
             for key in check.keys {
                 #expect(key.range(of: "^[a-z][a-z0-9]*(_[a-z0-9]+)*$", options: .regularExpression) != nil,
@@ -64,6 +64,7 @@ import Testing
             }
         }
         #expect(GoldenScenarios.keyChecks.count >= 20)
+        #expect(GoldenScenarios.visitKeyChecks.count == 4)
     }
 
     @Test func aRenamedFieldIsRefused() throws {
@@ -153,6 +154,7 @@ enum GoldenScenarios {
         .init(kind: ReturneeIsolation.kind, schemaVersion: ReturneeIsolation.schemaVersion, states: ReturneeIsolation.State.allCases.map(\.rawValue)),
         .init(kind: Delegation.kind, schemaVersion: Delegation.schemaVersion, states: Delegation.State.allCases.map(\.rawValue)),
         .init(kind: CheckpointCheck.kind, schemaVersion: CheckpointCheck.schemaVersion, states: CheckpointCheck.State.allCases.map(\.rawValue)),
+        .init(kind: HouseholdVisit.kind, schemaVersion: HouseholdVisit.schemaVersion, states: HouseholdVisit.State.allCases.map(\.rawValue)),
     ]
 
     // MARK: Fixed people and times
@@ -179,7 +181,7 @@ enum GoldenScenarios {
     // MARK: Scenarios
 
     static let all: [GoldenScenario] = passes + pledges + keys + agricultural + accounts + certificates + trips + returnees
-        + delegations + checks
+        + delegations + checks + visits
 
     static let checkedCredential = CheckpointCheck.CheckedCredential(
         kind: .healthCertificate, number: "LH-JK-2020-00001", subject: "杨*明", validUntil: t0.plus(days: 90), keyID: "0123abcd",

@@ -46,6 +46,19 @@ struct DemoReportTests {
             #expect(report.pledgesActive + report.pledgesReleased == vehicleCount)
             #expect(report.keysHeld + DemoTownship.keysDeclined + DemoTownship.passesEffective == vehicleCount)
 
+            // Returnees found on the day of visits, in home and in central isolation, so the
+            // report's returnee figures are not all zero.
+            #expect(report.returneesByIsolation["home"] == 2)
+            #expect(report.returneesByIsolation["central_compulsory"] == 1)
+            #expect(report.returneesByIsolation["central_self_paid"] == 1)
+            let day = try #require(ChinaDay(DemoTownship.visitDay))
+            let coverage = try await services.visits.coverage(of: day, under: township.path)
+            #expect(coverage.count == 84)
+            #expect(coverage.allSatisfy { $0.households > 0 && $0.morning == $0.households })
+            #expect(coverage.filter { $0.afternoon < $0.households }.count == 28)
+            #expect(coverage.reduce(0) { $0 + $1.changes } == 7)
+            #expect(try await services.visits.latestDay() == day)
+
             // Every level of the chain has applications waiting in the administrators' summary.
             let summary = try await services.inbox.summary(in: township.path)
             for level in 1...5 {

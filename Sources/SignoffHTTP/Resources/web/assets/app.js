@@ -201,12 +201,15 @@
     disable(form);
     var fields = [];
     new FormData(form).forEach(function (value, name) { fields.push([name, String(value)]); });
+    // The pressed button's value (已走访 or 不在家 on one form), as a plain post would send it.
+    var submitter = event.submitter;
+    if (submitter && submitter.name) { fields.push([submitter.name, submitter.value]); }
     var keyInput = form.querySelector('input[name=idempotency_key]');
     var key = keyInput && keyInput.value ? keyInput.value : newKey();
     if (keyInput && !keyInput.value) { keyInput.value = key; fields.push(['idempotency_key', key]); }
     var item = {
       key: key, user: user, url: form.getAttribute('action'), fields: fields,
-      label: label(form), status: 'pending', message: '', createdAt: Date.now()
+      label: label(form) + (submitter && submitter.name ? ' ' + submitter.textContent.trim() : ''), status: 'pending', message: '', createdAt: Date.now()
     };
     put(item).then(function () {
       var draft = form.getAttribute('data-draft');
