@@ -163,7 +163,7 @@ def test_admin_reads_the_policy_in_force_and_each_machine(phone, server):
     assert "停放满14天可申请通行证" in text
     assert page.locator("main ol li").count() == 5
     machines = page.locator(".policy-machine")
-    assert machines.count() == 8
+    assert machines.count() == 9
     certificate = page.locator("#machine-certificate_request")
     assert "workers.yaml 版本" in certificate.inner_text()
     events = certificate.locator("tbody tr td:nth-child(2)").all_text_contents()
