@@ -199,7 +199,9 @@ public struct ApprovalInbox: Sendable {
                    AND (\(filter.level)::integer IS NULL
                         OR pending_level = \(filter.level))
                    AND (\(waitingSince)::timestamptz IS NULL OR pending_since <= \(waitingSince))
-                   AND (\(filter.overdue)::boolean IS NULL OR (due_at < \(now)) = \(filter.overdue))
+                   -- coalesce: no limit is not overdue, and the planner walks the age order
+                   -- (instances_pending_age) instead of gathering every overdue row first.
+                   AND (\(filter.overdue)::boolean IS NULL OR coalesce(due_at < \(now), false) = \(filter.overdue))
                    AND (\(filter.age?.rawValue)::text IS NULL
                         OR (\(filter.age?.rawValue) = 'overdue' AND due_at < \(now))
                         OR (\(filter.age?.rawValue) = 'warning' AND due_at >= \(now)

@@ -30,7 +30,7 @@ SELECT ('00000000-0000-0000-0003-' || lpad(to_hex(v * 100 + w), 12, '0'))::uuid,
 
 -- n → grid (n % 84), applied at a time spread over 90 days, pending for 30 % of rows.
 INSERT INTO instances (id, kind, state_name, state, schema_version, version, unit_path, pending_role, pending_since, due_at,
-                       policy_version, subject_ref, exclusive_key, pending_level, created_at, updated_at)
+                       policy_version, subject_ref, exclusive_key, pending_level, label, created_at, updated_at)
 SELECT gen_random_uuid(), 'vehicle_pass',
        CASE WHEN pending THEN 'pending' ELSE 'effective' END,
        CASE WHEN NOT pending THEN
@@ -60,7 +60,8 @@ SELECT gen_random_uuid(), 'vehicle_pass',
        CASE WHEN pending THEN (ARRAY['grid_worker', 'group_leader', 'branch_secretary', 'village_leader', 'chief_leader'])[level] END,
        CASE WHEN pending THEN since END,
        CASE WHEN pending THEN since + (CASE WHEN level <= 3 THEN interval '24 hours' ELSE interval '48 hours' END) END,
-       '2020-02-v1', gen_random_uuid(), NULL, CASE WHEN pending THEN level END, since, since
+       '2020-02-v1', gen_random_uuid(), NULL, CASE WHEN pending THEN level END,
+       CASE WHEN pending THEN '川Q' || lpad((n % 100000)::text, 5, '0') END, since, since
   FROM (SELECT n, n % 10 < 3 AS pending, 1 + (n / 10) % 5 AS level,
                timestamptz '2020-02-10 08:00+08' + (n::bigint * 7776 / 1000) * interval '1 second' AS since, n % 84 AS grid
           FROM generate_series(1, 1000000) AS n) AS s

@@ -105,7 +105,10 @@ struct AdminPages: Sendable {
     }
 
     /// Everything pending that matches the filter, oldest first (at most `cap`), with a flag when cut.
-    func pendingRows(_ query: PendingQuery, scope: UnitPath, names: [String: String], cap: Int = 500) async throws -> ([PendingRow], Bool) {
+    /// The page shows the oldest `pageCap` items (the matrix above counts them all; the CSV holds every one).
+    static let pageCap = 100
+
+    func pendingRows(_ query: PendingQuery, scope: UnitPath, names: [String: String], cap: Int = AdminPages.pageCap) async throws -> ([PendingRow], Bool) {
         let now = self.app.clock.now()
         let filter = PendingFilter(level: query.level, unitPath: query.unit, overdue: query.overdueOnly ? true : nil,
                                    age: query.age, plate: query.plate.isEmpty ? nil : query.plate)
@@ -113,7 +116,7 @@ struct AdminPages: Sendable {
         var cursor: String?
         var truncated = false
         repeat {
-            let page = try await self.services.inbox.pending(in: scope, filter: filter, cursor: cursor, limit: 200)
+            let page = try await self.services.inbox.pending(in: scope, filter: filter, cursor: cursor, limit: min(cap, 200))
             for item in page.items {
                 let age = PendingAge.of(pendingSince: item.pendingSince, dueAt: item.dueAt, now: now)
                 guard rows.count < cap else { truncated = true; break }
@@ -133,6 +136,7 @@ struct AdminPages: Sendable {
                     overdue: age == .overdue, assigned: item.application.pendingReassignment.map { "已转交给 \($0.to.name)" } ?? ""))
             }
             cursor = page.nextCursor
+            if rows.count >= cap, cursor != nil { truncated = true }
         } while cursor != nil && !truncated
         return (rows, truncated)
     }
