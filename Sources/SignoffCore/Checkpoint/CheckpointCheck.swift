@@ -127,7 +127,7 @@ public struct CheckpointCheck: AuditedMachine {
     }
 
     /// A check is never changed once recorded; a mistake is corrected by a new record.
-    public enum Command: Sendable, Equatable {}
+    public typealias Command = Never
 
     public static let kind = "checkpoint_check"
     /// How far back a check queued offline may be dated, and how far ahead a phone's clock may be.
@@ -219,9 +219,7 @@ public struct CheckpointCheck: AuditedMachine {
                               payload: payload))
     }
 
-    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {
-        switch command {}
-    }
+    public mutating func handle(_ command: Command, by actor: Principal, at now: Date) throws(SignoffError) -> Effect {}
 
     private init(
         state: State, checkID: UUID, unitPath: UnitPath, checkpointCode: String, checkpointName: String, direction: Direction,

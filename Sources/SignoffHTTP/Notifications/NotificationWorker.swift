@@ -23,21 +23,18 @@ final class NotificationMetrics: Sendable {
     private let recent = Mutex<[Double]>([])
 
     init(registry: PrometheusCollectorRegistry) {
-        self.timersDue = registry.makeGauge(name: "signoff_timers_due", help: "Timers due and not fired yet")
-        self.timersFired = registry.makeCounter(name: "signoff_timers_fired_total", help: "Timers fired")
-        self.timersStale = registry.makeCounter(name: "signoff_timers_stale_total", help: "Timers too old when due; nothing sent")
-        self.timersRetried = registry.makeCounter(name: "signoff_timers_retried_total", help: "Timer firings that failed and wait for a retry")
-        self.timerLateness = registry.makeValueHistogram(
-            name: "signoff_timer_lateness_seconds", buckets: [1, 5, 15, 30, 60, 120, 300, 900, 3_600],
-            help: "Seconds between a timer's due time and its firing")
-        self.timerLatenessP99 = registry.makeGauge(name: "signoff_timer_lateness_p99_seconds",
-                                                   help: "p99 lateness of the last 1000 firings")
-        self.notificationsSent = registry.makeCounter(name: "signoff_notifications_sent_total", help: "In-app notices written")
-        self.notificationsDeferred = registry.makeCounter(name: "signoff_notifications_deferred_total", help: "Facts held back by quiet hours")
-        self.notificationsFailed = registry.makeCounter(name: "signoff_notifications_failed_total", help: "Facts whose notices failed")
-        self.webhooksDelivered = registry.makeCounter(name: "signoff_webhook_deliveries_sent_total", help: "Webhook deliveries accepted")
-        self.webhooksFailed = registry.makeCounter(name: "signoff_webhook_deliveries_failed_total", help: "Webhook tries that failed")
-        self.webhooksDeadLettered = registry.makeCounter(name: "signoff_webhook_deliveries_dead_total", help: "Webhook deliveries dead-lettered")
+        self.timersDue = registry.makeGauge(descriptor: .named("signoff_timers_due", help: "Timers due and not fired yet"))
+        self.timersFired = registry.makeCounter(descriptor: .named("signoff_timers_fired_total", help: "Timers fired"))
+        self.timersStale = registry.makeCounter(descriptor: .named("signoff_timers_stale_total", help: "Timers too old when due; nothing sent"))
+        self.timersRetried = registry.makeCounter(descriptor: .named("signoff_timers_retried_total", help: "Timer firings that failed and wait for a retry"))
+        self.timerLateness = registry.makeValueHistogram(descriptor: .named("signoff_timer_lateness_seconds", help: "Seconds between a timer's due time and its firing"), buckets: [1, 5, 15, 30, 60, 120, 300, 900, 3_600])
+        self.timerLatenessP99 = registry.makeGauge(descriptor: .named("signoff_timer_lateness_p99_seconds", help: "p99 lateness of the last 1000 firings"))
+        self.notificationsSent = registry.makeCounter(descriptor: .named("signoff_notifications_sent_total", help: "In-app notices written"))
+        self.notificationsDeferred = registry.makeCounter(descriptor: .named("signoff_notifications_deferred_total", help: "Facts held back by quiet hours"))
+        self.notificationsFailed = registry.makeCounter(descriptor: .named("signoff_notifications_failed_total", help: "Facts whose notices failed"))
+        self.webhooksDelivered = registry.makeCounter(descriptor: .named("signoff_webhook_deliveries_sent_total", help: "Webhook deliveries accepted"))
+        self.webhooksFailed = registry.makeCounter(descriptor: .named("signoff_webhook_deliveries_failed_total", help: "Webhook tries that failed"))
+        self.webhooksDeadLettered = registry.makeCounter(descriptor: .named("signoff_webhook_deliveries_dead_total", help: "Webhook deliveries dead-lettered"))
     }
 
     func record(_ timers: TimerStore.Report) {
@@ -136,5 +133,13 @@ struct NotificationService: Service {
                 try? await Task.sleep(for: self.interval)
             }
         }
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A metric known by its whole name (`signoff_timers_fired_total`), with its help text.
+    static func named(_ name: String, help: String) -> MetricNameDescriptor {
+        // An empty unit adds nothing to the name.
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }
