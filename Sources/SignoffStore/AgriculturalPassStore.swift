@@ -93,9 +93,7 @@ public struct AgriculturalPassStore: Sendable {
 
     /// `农通-<year>-<0001>`: the year in China time, numbered per township and year.
     func nextSerial(on connection: PostgresConnection) async throws -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3_600)!  // a fixed offset always exists
-        let year = calendar.component(.year, from: self.transitions.clock.now())
+        let year = ChinaDay(containing: self.transitions.clock.now()).year
         let rows = try await connection.query("""
             INSERT INTO agricultural_pass_serials (township_id, year, last_serial)
             SELECT id, \(year), 1 FROM units WHERE parent_id IS NULL
@@ -103,7 +101,7 @@ public struct AgriculturalPassStore: Sendable {
             RETURNING last_serial
             """, logger: self.logger)
         for try await number in rows.decode(Int.self) {
-            return "农通-\(year)-" + String(format: "%04d", number)
+            return AgriculturalPass.serialNumber(year: year, number: number)
         }
         throw SignoffError(.internalError, "The township unit is missing; import the township first.")
     }

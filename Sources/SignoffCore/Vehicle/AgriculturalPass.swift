@@ -50,6 +50,12 @@ public struct AgriculturalPass: AuditedMachine {
     }
 
     public static let kind = "agricultural_pass"
+
+    /// `农通-2020-0001`: numbered per township and year, the year in China time
+    /// (`ChinaDay(containing:).year`), so a pass issued at 00:30 on 1 January counts in the new year.
+    public static func serialNumber(year: Int, number: Int) -> String {
+        "农通-\(year)-" + String(format: "%04d", number)
+    }
     public static let issuedEvent = "agricultural_pass.issued"
     public static let revokedEvent = "agricultural_pass.revoked"
 

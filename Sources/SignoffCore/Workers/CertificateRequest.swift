@@ -72,6 +72,11 @@ public struct CertificateRequest: AuditedMachine {
     }
 
     public static let kind = "certificate_request"
+
+    /// `LH-JK-2020-00042`: numbered per year, the year in China time (`ChinaDay(containing:).year`).
+    public static func certificateNumber(year: Int, number: Int) -> String {
+        String(format: "LH-JK-%d-%05d", year, number)
+    }
     public static let certifiedEvent = "certificate_request.certified"
     public static let revokedEvent = "certificate_request.revoked"
     /// Who verifies identity and residence for the village.

@@ -244,9 +244,7 @@ public struct WorkersStore: Sendable {
 
     /// The next `count` health-certificate numbers, such as `LH-JK-2020-00042`, in one statement.
     public func certificateNumbers(_ count: Int, on connection: PostgresConnection) async throws -> [String] {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3_600)!  // a fixed offset always exists
-        let year = calendar.component(.year, from: self.transitions.clock.now())
+        let year = ChinaDay(containing: self.transitions.clock.now()).year
         let series = "health_certificate:\(year)"
         let rows = try await connection.query("""
             INSERT INTO serial_counters AS c (series, last) VALUES (\(series), \(count))
@@ -255,7 +253,7 @@ public struct WorkersStore: Sendable {
             """, logger: self.logger)
         var last = count
         for try await value in rows.decode(Int.self) { last = value }
-        return ((last - count + 1)...last).map { String(format: "LH-JK-%d-%05d", year, $0) }
+        return ((last - count + 1)...last).map { CertificateRequest.certificateNumber(year: year, number: $0) }
     }
 
     /// Requests a reader may see, newest first: a worker's own, or an official's jurisdiction.
