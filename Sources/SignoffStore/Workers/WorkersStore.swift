@@ -14,14 +14,7 @@ public struct WorkerActivation: Sendable, Codable, Equatable {
 
 /// Why one listed worker cannot travel on a trip.
 public struct TripRefusal: Sendable, Equatable {
-    public enum Reason: String, Sendable {
-        case unknownPerson = "unknown_person"
-        case outsideUnit = "outside_unit"
-        case noCertificate = "no_certificate"
-        case certificateExpired = "certificate_expired"
-        case wrongScope = "wrong_scope"
-        case onAnotherTrip = "on_another_trip"
-    }
+    public typealias Reason = TripEligibility.Reason
 
     public var personID: UUID
     public var name: String?
@@ -336,34 +329,19 @@ public struct WorkersStore: Sendable {
         var refusals: [TripRefusal] = []
         var roster: [TransportTrip.Worker] = []
         for id in filing.workerIDs {
-            guard let person = persons[id] else {
-                refusals.append(TripRefusal(personID: id, name: nil, reason: .unknownPerson, message: "\(id) is not a registered person."))
-                continue
-            }
-            guard unitPath.contains(person.gridPath) else {
-                refusals.append(TripRefusal(personID: id, name: person.name, reason: .outsideUnit,
-                                            message: "\(person.name) does not live in the unit running this trip."))
-                continue
-            }
-            let certificates = try await self.certificates(of: id, on: connection)
-            let unexpired = certificates.filter { !$0.isExpired(at: checkTime) }
-            if let fitting = unexpired.first(where: { $0.scope == scope }) {
-                if let other = try await self.openTrip(containing: id, on: connection) {
-                    refusals.append(TripRefusal(personID: id, name: person.name, reason: .onAnotherTrip,
-                                                message: "\(person.name) is already on another open trip (\(other.uuidString.lowercased()))."))
-                    continue
+            let person = persons[id]
+            let livesHere = person.map { unitPath.contains($0.gridPath) } ?? false
+            let certificates = livesHere ? try await self.certificates(of: id, on: connection) : []
+            let otherTrip = livesHere ? try await self.openTrip(containing: id, on: connection) : nil
+            switch TripEligibility.decide(id: id, name: person?.name, livesInTripUnit: livesHere, certificates: certificates,
+                                          otherOpenTrip: otherTrip, scope: scope, at: checkTime) {
+            case .eligible(let number):
+                if let person {
+                    roster.append(.init(personID: id, name: person.name, householdID: person.householdID, poor: person.poor,
+                                        certificateNumber: number))
                 }
-                roster.append(.init(personID: id, name: person.name, householdID: person.householdID, poor: person.poor,
-                                    certificateNumber: fitting.certificateNumber ?? ""))
-            } else if let other = unexpired.first {
-                refusals.append(TripRefusal(personID: id, name: person.name, reason: .wrongScope,
-                                            message: "\(person.name)'s health certificate 健康证 is \(other.scope.chineseName), but this trip goes \(scope.chineseName)."))
-            } else if !certificates.isEmpty {
-                refusals.append(TripRefusal(personID: id, name: person.name, reason: .certificateExpired,
-                                            message: "\(person.name)'s health certificate 健康证 expires before the departure date."))
-            } else {
-                refusals.append(TripRefusal(personID: id, name: person.name, reason: .noCertificate,
-                                            message: "\(person.name) has no health certificate 健康证."))
+            case .refused(let reason, let message):
+                refusals.append(TripRefusal(personID: id, name: person?.name, reason: reason, message: message))
             }
         }
         if !refusals.isEmpty {
