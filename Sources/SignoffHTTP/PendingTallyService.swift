@@ -15,18 +15,11 @@ struct PendingTallyService: Service {
     let isReady: @Sendable () async -> Bool
 
     func run() async {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled, await !self.isReady() {
-                try? await Task.sleep(for: .milliseconds(100))
-            }
-            while !Task.isCancelled {
-                do {
-                    try await self.queries.foldPendingTally()
-                } catch {
-                    // The database may be restarting; the next round tries again.
-                    self.logger.warning("pending counts not folded", metadata: ["signoff.error": "\(String(reflecting: error))"])
-                }
-                try? await Task.sleep(for: self.interval)
+        await runRounds(every: self.interval, isReady: self.isReady) {
+            do {
+                try await self.queries.foldPendingTally()
+            } catch {
+                self.logger.warning("pending counts not folded", metadata: ["signoff.error": "\(String(reflecting: error))"])
             }
         }
     }

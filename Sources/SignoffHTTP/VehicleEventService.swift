@@ -14,16 +14,7 @@ struct VehicleEventService: Service {
     let isReady: @Sendable () async -> Bool
 
     func run() async {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled, await !self.isReady() {
-                try? await Task.sleep(for: .milliseconds(100))
-            }
-            while !Task.isCancelled {
-                await self.drainOnce()
-                // Cancellation (shutdown) ends the sleep early; the loop then stops.
-                try? await Task.sleep(for: self.interval)
-            }
-        }
+        await runRounds(every: self.interval, isReady: self.isReady) { await self.drainOnce() }
     }
 
     func drainOnce() async {

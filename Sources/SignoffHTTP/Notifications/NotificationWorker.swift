@@ -107,31 +107,27 @@ struct NotificationService: Service {
     let isReady: @Sendable () async -> Bool
 
     func run() async {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled, await !self.isReady() {
-                try? await Task.sleep(for: .milliseconds(100))
+        await runRounds(every: self.interval, isReady: self.isReady) { await self.roundOnce() }
+    }
+
+    func roundOnce() async {
+        do {
+            let report = try await self.worker.runOnce()
+            if let checkpoint = report.checkpoint {
+                self.logger.info("daily audit checkpoint written", metadata: [
+                    "signoff.audit.records": "\(checkpoint.records)", "signoff.audit.root": "\(checkpoint.merkleRoot)",
+                ])
             }
-            while !Task.isCancelled {
-                do {
-                    let report = try await self.worker.runOnce()
-                    if let checkpoint = report.checkpoint {
-                        self.logger.info("daily audit checkpoint written", metadata: [
-                            "signoff.audit.records": "\(checkpoint.records)", "signoff.audit.root": "\(checkpoint.merkleRoot)",
-                        ])
-                    }
-                    if report.timers.fired + report.notifications.notices + report.webhooks.delivered + report.webhooks.failed > 0 {
-                        self.logger.info("notifications", metadata: [
-                            "signoff.timers.fired": "\(report.timers.fired)", "signoff.timers.stale": "\(report.timers.stale)",
-                            "signoff.notices": "\(report.notifications.notices)",
-                            "signoff.webhooks.delivered": "\(report.webhooks.delivered)",
-                            "signoff.webhooks.failed": "\(report.webhooks.failed)",
-                        ])
-                    }
-                } catch {
-                    self.logger.warning("notification round failed", metadata: ["signoff.error": "\(String(reflecting: error))"])
-                }
-                try? await Task.sleep(for: self.interval)
+            if report.timers.fired + report.notifications.notices + report.webhooks.delivered + report.webhooks.failed > 0 {
+                self.logger.info("notifications", metadata: [
+                    "signoff.timers.fired": "\(report.timers.fired)", "signoff.timers.stale": "\(report.timers.stale)",
+                    "signoff.notices": "\(report.notifications.notices)",
+                    "signoff.webhooks.delivered": "\(report.webhooks.delivered)",
+                    "signoff.webhooks.failed": "\(report.webhooks.failed)",
+                ])
             }
+        } catch {
+            self.logger.warning("notification round failed", metadata: ["signoff.error": "\(String(reflecting: error))"])
         }
     }
 }
