@@ -38,24 +38,27 @@ public struct AdminQueries: Sendable {
     /// counted from the pending rows themselves (index `instances_pending_due`).
     public func pendingCells(in scope: UnitPath) async throws -> [PendingCell] {
         let now = self.clock.now()
-        let today = Int((now.timeIntervalSince1970 / 86_400).rounded(.down))
-        let dayStart = Date(timeIntervalSince1970: Double(today) * 86_400)
         return try await self.database.withConnection { connection in
+            // Days as the tally counts them: `pending_due_day`, the one definition.
             let rows = try await connection.query("""
-                WITH counted AS (
+                WITH today AS (
+                    SELECT pending_due_day(\(now)) AS day,
+                           'epoch'::timestamptz + pending_due_day(\(now)) * interval '1 day' AS start
+                ), counted AS (
                     SELECT unit_path, level, due_day, pending AS n FROM pending_tally
                      WHERE kind = \(PassApplication.kind) AND unit_path <@ \(scope.description)::ltree
                     UNION ALL
                     SELECT unit_path, level, due_day, delta FROM pending_tally_deltas
                      WHERE kind = \(PassApplication.kind) AND unit_path <@ \(scope.description)::ltree
                 ), per_unit AS (
-                    SELECT unit_path, level, sum(n) AS pending, coalesce(sum(n) FILTER (WHERE due_day < \(today)), 0) AS overdue
+                    SELECT unit_path, level, sum(n) AS pending,
+                           coalesce(sum(n) FILTER (WHERE due_day < (SELECT day FROM today)), 0) AS overdue
                       FROM counted GROUP BY 1, 2
                     UNION ALL
                     SELECT unit_path, pending_level, 0, count(*)
                       FROM instances
                      WHERE kind = \(PassApplication.kind) AND pending_role IS NOT NULL
-                       AND due_at >= \(dayStart) AND due_at < \(now)
+                       AND due_at >= (SELECT start FROM today) AND due_at < \(now)
                        AND unit_path <@ \(scope.description)::ltree
                      GROUP BY 1, 2
                 ), c AS (
@@ -86,9 +89,9 @@ public struct AdminQueries: Sendable {
     /// return 0). Returns how many deltas were moved.
     @discardableResult
     public func foldPendingTally() async throws -> Int {
-        let today = Int((self.clock.now().timeIntervalSince1970 / 86_400).rounded(.down))
+        let now = self.clock.now()
         return try await self.database.withConnection { connection in
-            let rows = try await connection.query("SELECT pending_tally_fold(\(today)::integer)", logger: self.logger)
+            let rows = try await connection.query("SELECT pending_tally_fold(pending_due_day(\(now)))", logger: self.logger)
             for try await moved in rows.decode(Int.self) { return moved }
             return 0
         }

@@ -39,12 +39,10 @@ struct AdminPages: Sendable {
 
     // MARK: 待办总览
 
-    typealias Age = PendingAge
-
     struct PendingQuery {
         var level: Int?
         var unit: UnitPath?
-        var age: Age?
+        var age: PendingAge?
         var overdueOnly: Bool
         var plate: String
 
@@ -62,7 +60,7 @@ struct AdminPages: Sendable {
                 self.unit = path
             }
             if let text = AdminPages.query(request, "age") {
-                guard let age = Age(rawValue: text) else { throw SignoffError.invalidValue("age", "‘age’ is fresh, warning or overdue.") }
+                guard let age = PendingAge(rawValue: text) else { throw SignoffError.invalidValue("age", "‘age’ is fresh, warning or overdue.") }
                 self.age = age
             }
             self.overdueOnly = AdminPages.query(request, "overdue") == "1" || self.age == .overdue
@@ -217,7 +215,7 @@ struct AdminPages: Sendable {
                 Option(value: unit.path.description, label: unit.kind == .group ? "　" + unit.name : unit.name,
                        selected: query.unit == unit.path)
             }
-        let ageOptions = [Option(value: "", label: "全部", selected: query.age == nil)] + Age.allCases.map {
+        let ageOptions = [Option(value: "", label: "全部", selected: query.age == nil)] + PendingAge.allCases.map {
             Option(value: $0.rawValue, label: $0.chineseName, selected: query.age == $0)
         }
         let queryString = query.queryString
