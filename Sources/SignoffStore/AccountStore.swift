@@ -164,6 +164,7 @@ public struct AccountStore: Sendable {
             try await connection.query("""
                 DELETE FROM role_assignments WHERE user_id = \(userID) AND role = \(role.rawValue) AND unit_id = \(unitID)
                 """, logger: self.logger)
+            try await connection.query("UPDATE instances SET audit_seq = audit_seq + 1 WHERE id = \(userID)", logger: self.logger)
             try await AuditLog.append(AuditEntry(
                 subjectKind: AccountLifecycle.kind, subjectID: userID, event: "revoke_role",
                 fromState: account.machine.stateName, toState: account.machine.stateName, actor: actor, actingAs: acting,
@@ -187,6 +188,7 @@ public struct AccountStore: Sendable {
         try await connection.query("""
             INSERT INTO role_assignments (user_id, role, unit_id) VALUES (\(userID), \(role.rawValue), \(unitID))
             """, logger: self.logger)
+        try await connection.query("UPDATE instances SET audit_seq = audit_seq + 1 WHERE id = \(userID)", logger: self.logger)
         try await AuditLog.append(AuditEntry(
             subjectKind: AccountLifecycle.kind, subjectID: userID, event: "grant_role",
             fromState: account.machine.stateName, toState: account.machine.stateName, actor: actor, actingAs: acting,
@@ -372,7 +374,8 @@ public struct AccountStore: Sendable {
     /// The actor behind a bearer token, or nil when the token is unknown, expired, revoked or its account is not active.
     public func authenticate(token: String) async throws -> Principal? {
         let now = self.transitions.clock.now()
-        return try await self.database.withConnection { connection in
+        // Inside a write request this joins the transaction its transition adopts (`Database.scoped`).
+        return try await self.database.opening { connection in
             let rows = try await connection.query("""
                 SELECT u.id, u.display_name, u.person_id,
                        coalesce(json_agg(json_build_object('role', r.role, 'unit_id', x.id, 'unit_path', x.path::text))

@@ -79,8 +79,7 @@ public struct AuditCheckpointStore: Sendable {
 
     /// Writes a statement of the trail as it is now.
     public func write(trigger: AuditCheckpoint.Trigger = .manual) async throws -> AuditCheckpoint {
-        let written = try await self.database.transaction { connection in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: self.logger)
+        let written = try await self.database.transaction(level: .repeatableRead) { connection in
             return try await self.write(trigger: trigger, on: connection)
         }
         // Unreachable for a manual statement: only daily ones share a unique day.
@@ -95,8 +94,7 @@ public struct AuditCheckpointStore: Sendable {
         let day = ChinaDay(containing: self.clock.now()).text
         if try await self.hasDaily(day) { return nil }
         do {
-            return try await self.database.transaction { connection -> AuditCheckpoint? in
-                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: self.logger)
+            return try await self.database.transaction(level: .repeatableRead) { connection -> AuditCheckpoint? in
                 // Another instance writing it now holds this lock: let it.
                 let locked = try await connection.query("""
                     SELECT pg_try_advisory_xact_lock(hashtextextended('audit_checkpoint_daily', 0))

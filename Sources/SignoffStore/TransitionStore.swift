@@ -122,13 +122,13 @@ public struct TransitionStore: Sendable {
         try await connection.query("""
             INSERT INTO instances (id, kind, state_name, state, schema_version, version, unit_path, pending_role, pending_since,
                                    due_at, policy_version, subject_ref, exclusive_key, pending_level, serial_number,
-                                   category, headcount, member_ids, poor_members, label, created_at, updated_at)
+                                   category, headcount, member_ids, poor_members, label, audit_seq, created_at, updated_at)
             VALUES (\(id), \(Machine.kind), \(machine.stateName), \(state)::jsonb, \(Machine.schemaVersion), 1,
                     \(projection.unitPath.description)::ltree,
                     \(projection.pendingRole?.rawValue), \(projection.pendingSince), \(projection.dueAt),
                     \(projection.policyVersion), \(projection.subjectRef), \(machine.exclusiveKey),
                     \(projection.pendingLevel), \(projection.serialNumber), \(projection.category), \(projection.headcount),
-                    \(Self.members(projection)), \(projection.poorMembers), \(projection.label), \(now), \(now))
+                    \(Self.members(projection)), \(projection.poorMembers), \(projection.label), 1, \(now), \(now))
             """, logger: logger)
         let transitioned = Transitioned(
             stored: Stored(id: id, machine: machine, version: 1, createdAt: now, updatedAt: now),
@@ -234,7 +234,8 @@ public struct TransitionStore: Sendable {
                    exclusive_key = \(machine.exclusiveKey), pending_level = \(projection.pendingLevel),
                    serial_number = \(projection.serialNumber), category = \(projection.category),
                    headcount = \(projection.headcount), member_ids = \(Self.members(projection)),
-                   poor_members = \(projection.poorMembers), label = \(projection.label), schema_version = \(Machine.schemaVersion), updated_at = \(now)
+                   poor_members = \(projection.poorMembers), label = \(projection.label), schema_version = \(Machine.schemaVersion),
+                   audit_seq = audit_seq + 1, updated_at = \(now)
              WHERE id = \(id) AND kind = \(Machine.kind) AND version = \(loaded.version)
             RETURNING version
             """, logger: logger)

@@ -41,6 +41,8 @@ public struct WriteLimiter: Sendable {
     public let database: Database
     public let clock: any WallClock
     public let limits: WriteLimits
+    /// How many rows each bucket is spread over (see `admit`).
+    static let shards = 64
 
     public init(database: Database, clock: any WallClock, limits: WriteLimits = .init()) {
         self.database = database
@@ -58,14 +60,24 @@ public struct WriteLimiter: Sendable {
         let window = Double(self.limits.windowSeconds)
         let start = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / window).rounded(.down) * window)
         let names = buckets.map(\.name)
-        let counts: [String: Int] = try await self.database.withConnection { connection in
+        // Inside a write request this joins the transaction its transition adopts
+        // (`Database.scoped`), so the count holds its row until that commits. Each bucket is
+        // therefore kept in shards, one per database session (backend) modulo `shards`, and the
+        // count is the sum: concurrent writes of one account or address never wait on each other.
+        let counts: [String: Int] = try await self.database.opening(keeps: true) { connection in
             let rows = try await connection.query("""
-                INSERT INTO write_limits AS w (bucket, window_start, hits)
-                SELECT bucket, \(start), 1 FROM unnest(\(names)::text[]) AS bucket
-                ON CONFLICT (bucket) DO UPDATE SET
-                    hits = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.hits + 1 ELSE 1 END,
-                    window_start = EXCLUDED.window_start
-                RETURNING bucket, hits
+                WITH hit AS (
+                    INSERT INTO write_limits AS w (bucket, shard, window_start, hits)
+                    SELECT bucket, pg_backend_pid() % \(Self.shards), \(start), 1 FROM unnest(\(names)::text[]) AS bucket
+                    ON CONFLICT (bucket, shard) DO UPDATE SET
+                        hits = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.hits + 1 ELSE 1 END,
+                        window_start = EXCLUDED.window_start
+                    RETURNING bucket, shard, hits
+                )
+                SELECT h.bucket, (h.hits + coalesce((SELECT sum(o.hits) FROM write_limits o
+                                                      WHERE o.bucket = h.bucket AND o.shard <> h.shard
+                                                        AND o.window_start = \(start)), 0))::int
+                  FROM hit h
                 """, logger: self.database.logger)
             var counts: [String: Int] = [:]
             for try await (bucket, hits) in rows.decode((String, Int).self) { counts[bucket] = hits }
