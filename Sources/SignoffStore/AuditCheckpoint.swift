@@ -128,8 +128,7 @@ public struct AuditCheckpointStore: Sendable {
     private func write(trigger: AuditCheckpoint.Trigger, on connection: PostgresConnection) async throws -> AuditCheckpoint? {
         let now = self.clock.now()
         let rows = try await connection.query("""
-            SELECT h.subject_id, h.subject_kind, e.seq, e.hash
-              FROM audit_heads h JOIN audit_events e ON e.subject_id = h.subject_id AND e.seq = h.seq
+            SELECT subject_id, subject_kind, seq, head_hash FROM audit_chain_heads WHERE head_hash IS NOT NULL
             """, logger: self.logger)
         var heads: [AuditStatement.Head] = []
         for try await (subject, kind, seq, hash) in rows.decode((UUID, String, Int, Data).self) {

@@ -167,7 +167,9 @@ public struct TransitionStore: Sendable {
                 // Same key, same user: wait here for the first attempt to commit, so the replay
                 // below (and in the `on: connection` overloads) finds its response.
                 try await self.lockKey(metadata, actor: actor, on: connection)
-                return try await body(connection)
+                if let replay = try await self.storedResponse(metadata, actor: actor, on: connection) { return .replayed(replay) }
+                // Locked and looked up: the body's own steps need not do either again.
+                return try await Self.$heldKey.withValue(Self.lockName(metadata, actor: actor)) { try await body(connection) }
             }
         } catch let error as SignoffError where [.versionConflict, .duplicate].contains(error.code) && metadata.idempotency != nil {
             let replay = try await self.database.withConnection { connection in
@@ -345,9 +347,15 @@ public struct TransitionStore: Sendable {
 
     /// The stored response for a repeated key; `idempotency_key_reused` when the request differs.
     /// Also used by writes that are not one transition (ledger entries), so they replay alike.
+    /// Inside `transaction`, which has looked the key up already, it is nil at once.
     func replay(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
-        guard let idempotency = metadata.idempotency else { return nil }
+        guard let name = Self.lockName(metadata, actor: actor), name != Self.heldKey else { return nil }
         try await self.lockKey(metadata, actor: actor, on: connection)
+        return try await self.storedResponse(metadata, actor: actor, on: connection)
+    }
+
+    private func storedResponse(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
+        guard let idempotency = metadata.idempotency else { return nil }
         let rows = try await connection.query("""
             SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(idempotency.key)
             """, logger: self.database.logger)
@@ -365,10 +373,16 @@ public struct TransitionStore: Sendable {
     /// (re-entrant within it). Concurrent retries then replay the first response instead of
     /// racing it into `duplicate` or `out_of_order`.
     func lockKey(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws {
-        guard let idempotency = metadata.idempotency else { return }
-        let name = "idempotency:\(actor.userID.uuidString):\(idempotency.key)"
+        guard let name = Self.lockName(metadata, actor: actor), name != Self.heldKey else { return }
         try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: self.database.logger)
     }
+
+    private static func lockName(_ metadata: RequestMetadata, actor: Principal) -> String? {
+        metadata.idempotency.map { "idempotency:\(actor.userID.uuidString):\($0.key)" }
+    }
+
+    /// The key `transaction` locked for the body it runs: its `on: connection` steps need not lock it again.
+    @TaskLocal private static var heldKey: String?
 
     private static func conflict<Machine: AuditedMachine>(_ current: Stored<Machine>, detail: String) throws -> SignoffError {
         let state = try JSONDecoder().decode(JSONValue.self, from: StoredForm.encoder().encode(current.machine))
