@@ -185,6 +185,8 @@ public final class Database: Sendable {
             if !Self.isConnectionLost(translated) {
                 _ = try? await Self.query("ROLLBACK", on: connection, logger: logger)
             }
+            // A prepared statement's failed preparation would stay with the connection (see `watched`).
+            if Prepared.mayHavePoisoned(error) { connection.close().whenComplete { _ in } }
             throw translated
         }
         do {
@@ -321,6 +323,11 @@ public final class Database: Sendable {
         do {
             return try outcome.get()
         } catch {
+            if Prepared.mayHavePoisoned(error) {
+                // PostgresNIO keeps a failed preparation for the connection's life: a fresh one replaces it.
+                self.logger.warning("a prepared statement failed; closing its connection", metadata: ["signoff.error": "\(String(reflecting: error))"])
+                connection.close().whenComplete { _ in }
+            }
             let translated = Self.translate(error)
             if let signoff = translated as? SignoffError, signoff.code == .databaseUnavailable {
                 self.unreachableSince.withLock { $0 = $0 ?? .now }

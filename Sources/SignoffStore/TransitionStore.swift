@@ -227,22 +227,15 @@ public struct TransitionStore: Sendable {
         let projection = machine.projection
         let state = try StoreCoding.json(machine)
         let logger = self.database.logger
-        let rows = try await connection.query("""
-            UPDATE instances
-               SET state_name = \(machine.stateName), state = \(state)::jsonb, version = version + 1,
-                   unit_path = \(projection.unitPath.description)::ltree, pending_role = \(projection.pendingRole?.rawValue),
-                   pending_since = \(projection.pendingSince), due_at = \(projection.dueAt),
-                   policy_version = \(projection.policyVersion), subject_ref = \(projection.subjectRef),
-                   exclusive_key = \(machine.exclusiveKey), pending_level = \(projection.pendingLevel),
-                   serial_number = \(projection.serialNumber), category = \(projection.category),
-                   headcount = \(projection.headcount), member_ids = \(Self.members(projection)),
-                   poor_members = \(projection.poorMembers), label = \(projection.label), schema_version = \(Machine.schemaVersion),
-                   audit_seq = audit_seq + 1, updated_at = \(now)
-             WHERE id = \(id) AND kind = \(Machine.kind) AND version = \(loaded.version)
-            RETURNING version
-            """, logger: logger)
-        var newVersion: Int?
-        for try await version in rows.decode(Int.self) { newVersion = version }
+        let update = UpdateInstanceStatement(
+            stateName: machine.stateName, state: state, unitPath: projection.unitPath.description,
+            pendingRole: projection.pendingRole?.rawValue, pendingSince: projection.pendingSince, dueAt: projection.dueAt,
+            policyVersion: projection.policyVersion, subjectRef: projection.subjectRef, exclusiveKey: machine.exclusiveKey,
+            pendingLevel: projection.pendingLevel, serialNumber: projection.serialNumber, category: projection.category,
+            headcount: projection.headcount, memberIDs: Self.members(projection), poorMembers: projection.poorMembers,
+            label: projection.label, schemaVersion: Machine.schemaVersion, now: now,
+            id: id, kind: Machine.kind, version: loaded.version)
+        let newVersion = try await connection.rows(update, logger: logger).first
         guard let newVersion else {
             // Someone else moved the instance between our read and our write. The UPDATE waited
             // for their commit, so this transaction (read committed) now sees their state.
@@ -264,10 +257,8 @@ public struct TransitionStore: Sendable {
     }
 
     public func load<Machine: AuditedMachine>(_ type: Machine.Type, id: UUID, on connection: PostgresConnection) async throws -> Stored<Machine> {
-        let rows = try await connection.query("""
-            SELECT state::text, version, created_at, updated_at, schema_version FROM instances WHERE id = \(id) AND kind = \(Machine.kind)
-            """, logger: self.database.logger)
-        for try await (state, version, created, updated, schemaVersion) in rows.decode((String, Int, Date, Date, Int).self) {
+        let statement = LoadInstanceStatement(id: id, kind: Machine.kind)
+        for (state, version, created, updated, schemaVersion) in try await connection.rows(statement, logger: self.database.logger) {
             guard schemaVersion == Machine.schemaVersion else {
                 // A form this build does not know: written by a newer build, or not migrated.
                 throw SignoffError(.internalError, "This record is stored in form \(schemaVersion) of ‘\(Machine.kind)’; this service reads form \(Machine.schemaVersion).")
@@ -356,10 +347,8 @@ public struct TransitionStore: Sendable {
 
     private func storedResponse(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
         guard let idempotency = metadata.idempotency else { return nil }
-        let rows = try await connection.query("""
-            SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(idempotency.key)
-            """, logger: self.database.logger)
-        for try await (hash, status, body) in rows.decode((Data, Int, Data).self) {
+        let statement = StoredResponseStatement(userID: actor.userID, key: idempotency.key)
+        for (hash, status, body) in try await connection.rows(statement, logger: self.database.logger) {
             guard hash == idempotency.requestHash else {
                 throw SignoffError(.idempotencyKeyReused,
                                    "This Idempotency-Key was already used for a different request. Use a new key for a new request.")
@@ -374,7 +363,7 @@ public struct TransitionStore: Sendable {
     /// racing it into `duplicate` or `out_of_order`.
     func lockKey(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws {
         guard let name = Self.lockName(metadata, actor: actor), name != Self.heldKey else { return }
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: self.database.logger)
+        _ = try await connection.rows(IdempotencyLockStatement(name: name), logger: self.database.logger)
     }
 
     private static func lockName(_ metadata: RequestMetadata, actor: Principal) -> String? {

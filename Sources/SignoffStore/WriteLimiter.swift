@@ -64,23 +64,10 @@ public struct WriteLimiter: Sendable {
         // (`Database.scoped`), so the count holds its row until that commits. Each bucket is
         // therefore kept in shards, one per database session (backend) modulo `shards`, and the
         // count is the sum: concurrent writes of one account or address never wait on each other.
-        let counts: [String: Int] = try await self.database.opening(keeps: true) { connection in
-            let rows = try await connection.query("""
-                WITH hit AS (
-                    INSERT INTO write_limits AS w (bucket, shard, window_start, hits)
-                    SELECT bucket, pg_backend_pid() % \(Self.shards), \(start), 1 FROM unnest(\(names)::text[]) AS bucket
-                    ON CONFLICT (bucket, shard) DO UPDATE SET
-                        hits = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.hits + 1 ELSE 1 END,
-                        window_start = EXCLUDED.window_start
-                    RETURNING bucket, shard, hits
-                )
-                SELECT h.bucket, (h.hits + coalesce((SELECT sum(o.hits) FROM write_limits o
-                                                      WHERE o.bucket = h.bucket AND o.shard <> h.shard
-                                                        AND o.window_start = \(start)), 0))::int
-                  FROM hit h
-                """, logger: self.database.logger)
+        let statement = WriteHitStatement(buckets: names, shards: Int32(Self.shards), windowStart: start)
+        let counts: [String: Int] = try await self.database.opening(keeps: true) { [logger = self.database.logger] connection in
             var counts: [String: Int] = [:]
-            for try await (bucket, hits) in rows.decode((String, Int).self) { counts[bucket] = hits }
+            for (bucket, hits) in try await connection.rows(statement, logger: logger) { counts[bucket] = hits }
             return counts
         }
         // Now and then, rows of accounts and addresses not seen for two windows go.
