@@ -70,3 +70,15 @@ ALTER TABLE write_limits ADD PRIMARY KEY (bucket, shard);
 -- The prune scans this small table; without the index, a count's update is a HOT update.
 DROP INDEX write_limits_window;
 ALTER TABLE write_limits SET UNLOGGED;
+
+-- 3. An Idempotency-Key's lock and the look-up of its stored response in one round trip. The
+--    function is volatile, so in read committed its SELECT takes a snapshot of its own after the
+--    lock is granted: a retry that waited for its first attempt sees that attempt's response.
+CREATE FUNCTION idempotency_claim(p_user uuid, p_key text, p_lock text)
+RETURNS TABLE (request_hash bytea, status integer, body bytea)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_lock, 0));
+    RETURN QUERY SELECT k.request_hash, k.status, k.body FROM idempotency_keys k WHERE k.user_id = p_user AND k.key = p_key;
+END
+$$;

@@ -189,38 +189,24 @@ struct UpdateInstanceStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int.self) }
 }
 
-/// Serialises one user's requests with one `Idempotency-Key` (`TransitionStore.lockKey`).
-struct IdempotencyLockStatement: PostgresPreparedStatement {
-    typealias Row = ()
-    static let sql = Prepared.marker + "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-    static let bindingDataTypes: [PostgresDataType] = [.text]
-
-    var name: String
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 1)
-        bindings.append(self.name)
-        return bindings
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row { () }
-}
-
-/// The response kept with a user's `Idempotency-Key` (`TransitionStore.storedResponse`).
-struct StoredResponseStatement: PostgresPreparedStatement {
+/// Locks a user's `Idempotency-Key` for the transaction and returns the response kept with it,
+/// if any (`TransitionStore.claimKey`).
+struct ClaimKeyStatement: PostgresPreparedStatement {
     typealias Row = (Data, Int, Data)
     static let sql = Prepared.marker + """
-        SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2
+        SELECT request_hash, status, body FROM idempotency_claim($1, $2, $3)
         """
-    static let bindingDataTypes: [PostgresDataType] = [.uuid, .text]
+    static let bindingDataTypes: [PostgresDataType] = [.uuid, .text, .text]
 
     var userID: UUID
     var key: String
+    var lockName: String
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
+        var bindings = PostgresBindings(capacity: 3)
         bindings.append(self.userID)
         bindings.append(self.key)
+        bindings.append(self.lockName)
         return bindings
     }
 

@@ -166,8 +166,7 @@ public struct TransitionStore: Sendable {
             return try await self.database.transaction { connection in
                 // Same key, same user: wait here for the first attempt to commit, so the replay
                 // below (and in the `on: connection` overloads) finds its response.
-                try await self.lockKey(metadata, actor: actor, on: connection)
-                if let replay = try await self.storedResponse(metadata, actor: actor, on: connection) { return .replayed(replay) }
+                if let replay = try await self.claimKey(metadata, actor: actor, on: connection) { return .replayed(replay) }
                 // Locked and looked up: the body's own steps need not do either again.
                 return try await Self.$heldKey.withValue(Self.lockName(metadata, actor: actor)) { try await body(connection) }
             }
@@ -341,13 +340,17 @@ public struct TransitionStore: Sendable {
     /// Inside `transaction`, which has looked the key up already, it is nil at once.
     func replay(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
         guard let name = Self.lockName(metadata, actor: actor), name != Self.heldKey else { return nil }
-        try await self.lockKey(metadata, actor: actor, on: connection)
-        return try await self.storedResponse(metadata, actor: actor, on: connection)
+        return try await self.claimKey(metadata, actor: actor, on: connection)
     }
 
-    private func storedResponse(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
-        guard let idempotency = metadata.idempotency else { return nil }
-        let statement = StoredResponseStatement(userID: actor.userID, key: idempotency.key)
+    /// Locks the key until the transaction ends and then reads its stored response, in one round
+    /// trip (`idempotency_claim`, schema 0014: the read sees what committed while this one waited
+    /// for the lock). The lock serialises requests with one user's one `Idempotency-Key`
+    /// (re-entrant within a transaction): concurrent retries replay the first response instead of
+    /// racing it into `duplicate` or `out_of_order`.
+    private func claimKey(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
+        guard let idempotency = metadata.idempotency, let name = Self.lockName(metadata, actor: actor) else { return nil }
+        let statement = ClaimKeyStatement(userID: actor.userID, key: idempotency.key, lockName: name)
         for (hash, status, body) in try await connection.rows(statement, logger: self.database.logger) {
             guard hash == idempotency.requestHash else {
                 throw SignoffError(.idempotencyKeyReused,
@@ -358,19 +361,11 @@ public struct TransitionStore: Sendable {
         return nil
     }
 
-    /// Serialises requests with one user's one `Idempotency-Key` until the transaction ends
-    /// (re-entrant within it). Concurrent retries then replay the first response instead of
-    /// racing it into `duplicate` or `out_of_order`.
-    func lockKey(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws {
-        guard let name = Self.lockName(metadata, actor: actor), name != Self.heldKey else { return }
-        _ = try await connection.rows(IdempotencyLockStatement(name: name), logger: self.database.logger)
-    }
-
     private static func lockName(_ metadata: RequestMetadata, actor: Principal) -> String? {
         metadata.idempotency.map { "idempotency:\(actor.userID.uuidString):\($0.key)" }
     }
 
-    /// The key `transaction` locked for the body it runs: its `on: connection` steps need not lock it again.
+    /// The key `transaction` claimed for the body it runs: its `on: connection` steps need not claim it again.
     @TaskLocal private static var heldKey: String?
 
     private static func conflict<Machine: AuditedMachine>(_ current: Stored<Machine>, detail: String) throws -> SignoffError {

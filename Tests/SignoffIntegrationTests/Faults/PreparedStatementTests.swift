@@ -34,7 +34,7 @@ struct PreparedStatementTests {
             }
             await #expect(throws: (any Error).self) {
                 try await database.withConnection { connection in
-                    _ = try await connection.rows(IdempotencyLockStatement(name: String(repeating: "x", count: 3) + "\u{0}"), logger: logger)
+                    _ = try await connection.rows(ClaimKeyStatement(userID: UUID(), key: "key\u{0}", lockName: "lock"), logger: logger)
                 }
             }
             let samePid = try await database.withConnection { connection in
