@@ -186,8 +186,8 @@ public struct TransitionStore: Sendable {
         }
     }
 
-    /// A write that is not one transition (an account with its roles, a role grant, a unit, a
-    /// webhook) with the same `Idempotency-Key` replay: in one transaction, a repeated key
+    /// A write of several steps (an account with its roles, a role grant, a unit, a webhook)
+    /// with the same `Idempotency-Key` replay: in one transaction, a repeated key
     /// answers the kept response and `body` runs only for a new one; its response is kept with the key.
     public func write(
         metadata: RequestMetadata,
@@ -359,7 +359,7 @@ public struct TransitionStore: Sendable {
     }
 
     /// The stored response for a repeated key; `idempotency_key_reused` when the request differs.
-    /// Also used by writes that are not one transition (ledger entries), so they replay alike.
+    /// Also used by writes of several transitions (a ledger entry and the isolations it moves), so they replay alike.
     func replay(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
         guard let idempotency = metadata.idempotency else { return nil }
         try await self.lockKey(metadata, actor: actor, on: connection)
