@@ -100,6 +100,21 @@ struct OneDoorTests {
         }
     }
 
+    @Test func aWorkerSettingTheirPasswordWithTheCodeIsAuditedAsTheirs() async throws {
+        try await TestWorld.with { world, client in
+            let person = try await world.addPerson("杨明", in: world.town.grid1)
+            _ = try await WorkerPathTests.workerToken(world, client, person: person, phone: "13800000009")
+            let worker = try await world.services.accounts.user(username: "13800000009")
+            let trail = try await world.database.withConnection {
+                try await AuditLog.history(subjectID: worker.id, on: $0, logger: world.database.logger)
+            }
+            #expect(trail.map(\.event) == ["create", "set_password"])
+            #expect(trail[0].payload == .object(["username": .string("13800000009")]), "no password at creation")
+            #expect(trail[1].actorUserID == worker.id)
+            #expect(trail[1].payload == .object(["by_holder": .bool(true)]))
+        }
+    }
+
     @Test func aRefusedGrantWritesNothing() async throws {
         try await TestWorld.with { world, _ in
             let gw1 = world.town.users["gw1"]!
