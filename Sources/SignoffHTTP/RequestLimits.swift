@@ -133,3 +133,35 @@ struct WriteLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 }
+
+/// Runs each signed-in write (POST, PUT, PATCH, DELETE with a bearer token or a session) inside
+/// `Database.scoped`: one connection for the request, so checking its token, counting it against
+/// the write limits and its transition are one transaction, as a signature on a weak signal
+/// should cost no more than it must.
+///
+/// The body is read first, so a slow client never holds a database connection while it sends.
+/// Only small bodies of a declared length are read this way; an upload (larger, or of unknown
+/// length) is handled as before, each statement on a connection of its own.
+struct RequestScopeMiddleware<Context: RequestContext>: RouterMiddleware {
+    let database: Database
+    /// The largest body read ahead (a signature, a form; uploads are larger).
+    static var maxBody: Int { 64 * 1024 }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard WriteLimitMiddleware<Context>.isWrite(request.method),
+              request.headers[.authorization] != nil || request.headers[.cookie]?.contains(WebSession.cookieName) == true
+        else { return try await next(request, context) }
+        var request = request
+        if let declared = request.headers[.contentLength] {
+            guard let length = Int(declared), length >= 0, length <= Self.maxBody else { return try await next(request, context) }
+            if length > 0 {
+                let buffer = try await request.body.collect(upTo: length)
+                request.body = RequestBody(buffer: buffer)
+            }
+        } else if request.headers[.transferEncoding] != nil {
+            return try await next(request, context)
+        }
+        let scoped = request
+        return try await self.database.scoped { try await next(scoped, context) }
+    }
+}

@@ -90,6 +90,9 @@ public func buildRouter(_ services: SignoffServices, maxConcurrentRequests: Int 
     let routes = RouteTable()
     router.add(middleware: ProblemMiddleware(routes: routes))
     router.add(middleware: ConcurrencyLimitMiddleware(gate: RequestGate(limit: maxConcurrentRequests)))
+    // A write request runs on one connection, its token check, write count and transition in
+    // one transaction (`Database.scoped`).
+    router.add(middleware: RequestScopeMiddleware<AppRequestContext>(database: services.database))
     router.add(middleware: AuthenticationMiddleware(accounts: services.accounts))
     // The web app counts its writes after its own session middleware, so they fail as pages.
     router.add(middleware: WriteLimitMiddleware<AppRequestContext>(

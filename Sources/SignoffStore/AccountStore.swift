@@ -355,20 +355,10 @@ public struct AccountStore: Sendable {
     /// The actor behind a bearer token, or nil when the token is unknown, expired, revoked or its account is not active.
     public func authenticate(token: String) async throws -> Principal? {
         let now = self.transitions.clock.now()
-        return try await self.database.withConnection { connection in
-            let rows = try await connection.query("""
-                SELECT u.id, u.display_name, u.person_id,
-                       coalesce(json_agg(json_build_object('role', r.role, 'unit_id', x.id, 'unit_path', x.path::text))
-                                FILTER (WHERE r.role IS NOT NULL), '[]')::text
-                  FROM auth_tokens t
-                  JOIN users u ON u.id = t.user_id
-                  JOIN instances i ON i.id = u.id AND i.kind = 'account' AND i.state_name = 'active'
-                  LEFT JOIN role_assignments r ON r.user_id = u.id
-                  LEFT JOIN units x ON x.id = r.unit_id
-                 WHERE t.token_hash = \(Self.digest(token)) AND t.revoked_at IS NULL AND t.expires_at > \(now)
-                 GROUP BY u.id
-                """, logger: self.logger)
-            return try await Self.firstActor(rows)
+        // Inside a write request this joins the transaction its transition adopts (`Database.scoped`).
+        let statement = TokenActorStatement(tokenHash: Self.digest(token), now: now)
+        return try await self.database.opening { [logger = self.logger] connection in
+            try await connection.rows(statement, logger: logger).first.map(Self.actor(from:))
         }
     }
 
@@ -390,16 +380,20 @@ public struct AccountStore: Sendable {
 
     /// The first row of (id, display name, person id, roles as JSON) as an actor.
     private static func firstActor(_ rows: PostgresRowSequence) async throws -> Principal? {
-        struct RawRole: Decodable { var role: String; var unit_id: UUID; var unit_path: String }
-        for try await (id, name, personID, roles) in rows.decode((UUID, String, UUID?, String).self) {
-            let raw = try JSONDecoder().decode([RawRole].self, from: Data(roles.utf8))
-            let assignments = try raw.compactMap { role -> RoleAssignment? in
-                guard let parsed = Role(rawValue: role.role) else { return nil }
-                return RoleAssignment(role: parsed, unitID: role.unit_id, unitPath: try UnitPath(role.unit_path))
-            }
-            return Principal(userID: id, displayName: name, assignments: assignments, personID: personID)
-        }
+        for try await row in rows.decode((UUID, String, UUID?, String).self) { return try Self.actor(from: row) }
         return nil
+    }
+
+    /// A row of (id, display name, person id, roles as JSON) as an actor.
+    private static func actor(from row: (UUID, String, UUID?, String)) throws -> Principal {
+        struct RawRole: Decodable { var role: String; var unit_id: UUID; var unit_path: String }
+        let (id, name, personID, roles) = row
+        let raw = try JSONDecoder().decode([RawRole].self, from: Data(roles.utf8))
+        let assignments = try raw.compactMap { role -> RoleAssignment? in
+            guard let parsed = Role(rawValue: role.role) else { return nil }
+            return RoleAssignment(role: parsed, unitID: role.unit_id, unitPath: try UnitPath(role.unit_path))
+        }
+        return Principal(userID: id, displayName: name, assignments: assignments, personID: personID)
     }
 
     /// Revokes one token (logout).

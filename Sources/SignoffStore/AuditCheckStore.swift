@@ -50,7 +50,7 @@ public struct AuditCheckStore: Sendable {
         let id = try await self.database.transaction { connection -> UUID in
             if let running = try await self.runningID(on: connection) { return running }
             let counts = try await connection.query(
-                "SELECT (SELECT count(*)::int FROM audit_heads), (SELECT count(*)::int FROM audit_events)", logger: self.logger)
+                "SELECT (SELECT count(*)::int FROM audit_chain_heads), (SELECT count(*)::int FROM audit_events)", logger: self.logger)
             var totals = (0, 0)
             for try await row in counts.decode((Int, Int).self) { totals = row }
             let id = UUID()
@@ -121,7 +121,7 @@ public struct AuditCheckStore: Sendable {
             for try await row in rows.decode((UUID?, Int?).self) { job = row }
             guard let (cursor, firstBroken) = job else { return false }
             let ends = try await connection.query("""
-                SELECT subject_id FROM audit_heads WHERE \(cursor)::uuid IS NULL OR subject_id > \(cursor)::uuid
+                SELECT subject_id FROM audit_chain_heads WHERE \(cursor)::uuid IS NULL OR subject_id > \(cursor)::uuid
                  ORDER BY subject_id OFFSET \(self.batchSize - 1) LIMIT 1
                 """, logger: self.logger)
             var through: UUID?
@@ -185,7 +185,7 @@ public struct AuditCheckStore: Sendable {
         let now = self.clock.now()
         let lines: [String] = try await self.database.withConnection { connection in
             let rows = try await connection.query("""
-                SELECT subject_kind, subject_id, seq, encode(head_hash, 'hex') FROM audit_heads ORDER BY subject_id
+                SELECT subject_kind, subject_id, seq, encode(head_hash, 'hex') FROM audit_chain_heads ORDER BY subject_id
                 """, logger: self.logger)
             var lines: [String] = []
             for try await (kind, subject, seq, hash) in rows.decode((String, UUID, Int, String?).self) {

@@ -79,8 +79,7 @@ public struct AuditCheckpointStore: Sendable {
 
     /// Writes a statement of the trail as it is now.
     public func write(trigger: AuditCheckpoint.Trigger = .manual) async throws -> AuditCheckpoint {
-        let written = try await self.database.transaction { connection in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: self.logger)
+        let written = try await self.database.transaction(level: .repeatableRead) { connection in
             return try await self.write(trigger: trigger, on: connection)
         }
         // Unreachable for a manual statement: only daily ones share a unique day.
@@ -95,8 +94,7 @@ public struct AuditCheckpointStore: Sendable {
         let day = ChinaDay(containing: self.clock.now()).text
         if try await self.hasDaily(day) { return nil }
         do {
-            return try await self.database.transaction { connection -> AuditCheckpoint? in
-                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: self.logger)
+            return try await self.database.transaction(level: .repeatableRead) { connection -> AuditCheckpoint? in
                 // Another instance writing it now holds this lock: let it.
                 let locked = try await connection.query("""
                     SELECT pg_try_advisory_xact_lock(hashtextextended('audit_checkpoint_daily', 0))
@@ -130,8 +128,7 @@ public struct AuditCheckpointStore: Sendable {
     private func write(trigger: AuditCheckpoint.Trigger, on connection: PostgresConnection) async throws -> AuditCheckpoint? {
         let now = self.clock.now()
         let rows = try await connection.query("""
-            SELECT h.subject_id, h.subject_kind, e.seq, e.hash
-              FROM audit_heads h JOIN audit_events e ON e.subject_id = h.subject_id AND e.seq = h.seq
+            SELECT subject_id, subject_kind, seq, head_hash FROM audit_chain_heads WHERE head_hash IS NOT NULL
             """, logger: self.logger)
         var heads: [AuditStatement.Head] = []
         for try await (subject, kind, seq, hash) in rows.decode((UUID, String, Int, Data).self) {

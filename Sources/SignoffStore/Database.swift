@@ -62,17 +62,108 @@ public final class Database: Sendable {
         self.limits = limits
     }
 
+    /// The write request being handled in this task, if any (`scoped`); inherited by child tasks.
+    @TaskLocal static var scope: RequestScope?
+
+    /// Runs a whole write request on one connection, so its token check, its write count and
+    /// its transition are one transaction and one lease instead of three of each.
+    ///
+    /// Inside, `opening` statements (the token check, the write count) start a transaction; the
+    /// first `transaction` adopts it if nothing else ran in it, else commits it first and begins
+    /// its own, so every statement keeps the outcome it would have had on its own. What is still
+    /// open at the end commits. A nested or concurrent use while the connection is busy, or a
+    /// task that outlives the request, gets a connection of its own, as outside a scope.
+    public func scoped<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+        if let current = Self.scope, current.database === self { return try await body() }
+        let lease = try await self.lease(wait: self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
+        defer { lease.release() }
+        let scope = RequestScope(database: self, lease: lease)
+        let outcome: Swift.Result<Result, any Error>
+        do {
+            outcome = .success(try await Self.$scope.withValue(scope) { try await body() })
+        } catch {
+            outcome = .failure(error)
+        }
+        let closing = await scope.close(logger: self.logger)
+        let result = try outcome.get()
+        try closing.get()
+        return result
+    }
+
+    /// A statement of the request's own opening (the token check, the write count): inside a
+    /// write request's scope it joins the transaction that the request's transition adopts;
+    /// outside one it runs on a connection of its own.
+    ///
+    /// A statement whose write must stand whatever the request's outcome (`keeps`: the write
+    /// count, which a refused request must not escape) runs again on its own after the request's
+    /// transition rolls back.
+    public func opening<Result: Sendable>(
+        keeps: Bool = false,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        guard let scope = self.claimScope() else { return try await self.withConnection(body) }
+        defer { scope.release() }
+        try await scope.begin(logger: self.logger)
+        do {
+            let result = try await self.watched(scope.lease, body)
+            if keeps { scope.keep { connection in _ = try await body(connection) } }
+            return result
+        } catch {
+            await scope.abort(logger: self.logger)
+            throw error
+        }
+    }
+
+    /// The current request's scope, claimed for one use, when it is this database's and free.
+    private func claimScope() -> RequestScope? {
+        guard let scope = Self.scope, scope.database === self, scope.claim() else { return nil }
+        return scope
+    }
+
     /// Whether the last lease found the server unreachable.
     public var isKnownUnreachable: Bool { self.unreachableSince.withLock { $0 != nil } }
 
     /// Runs `body` in one transaction. Errors thrown by `body` come back unwrapped, so a
     /// `SignoffError` from a machine reaches the caller as itself; the transaction is rolled back.
+    ///
+    /// `level` is the transaction's isolation; a repeatable-read one (a consistent picture of
+    /// many tables) never adopts a request's opening transaction, which has run statements already.
     @discardableResult
     public func transaction<Result: Sendable>(
+        level: TransactionLevel = .readCommitted,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await self.withConnection { [logger = self.logger] connection in
-            try await Self.transaction(on: connection, logger: logger, body)
+        if let scope = self.claimScope() {
+            defer { scope.release() }
+            // The request's opening transaction (its token check and write count) becomes this
+            // one when nothing else ran in it, so a signature is one transaction; otherwise
+            // that one commits first, as the statements would have one by one.
+            let adoption = try await scope.prepareTransaction(adopting: level == .readCommitted, logger: self.logger)
+            do {
+                return try await self.watched(scope.lease) { [logger = self.logger] connection in
+                    try await Self.transaction(on: connection, logger: logger, begin: adoption == nil ? level : nil, body)
+                }
+            } catch {
+                // The opening's writes rolled back with the transition; those that must stand run again.
+                if let adoption { await scope.redo(adoption, logger: self.logger) }
+                throw error
+            }
+        }
+        return try await self.withConnection { [logger = self.logger] connection in
+            try await Self.transaction(on: connection, logger: logger, begin: level, body)
+        }
+    }
+
+    /// A transaction's isolation level.
+    public enum TransactionLevel: Sendable {
+        case readCommitted
+        case repeatableRead
+
+        var begin: PostgresQuery {
+            switch self {
+            case .readCommitted: "BEGIN"
+            case .repeatableRead: "BEGIN ISOLATION LEVEL REPEATABLE READ"
+            }
         }
     }
 
@@ -80,9 +171,10 @@ public final class Database: Sendable {
         isolation: isolated (any _Concurrency.Actor)? = #isolation,
         on connection: PostgresConnection,
         logger: Logger,
+        begin: TransactionLevel? = .readCommitted,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await Self.query("BEGIN", on: connection, logger: logger)
+        if let begin { try await Self.query(begin.begin, on: connection, logger: logger) }
         let result: Result
         do {
             result = try await body(connection)
@@ -93,6 +185,8 @@ public final class Database: Sendable {
             if !Self.isConnectionLost(translated) {
                 _ = try? await Self.query("ROLLBACK", on: connection, logger: logger)
             }
+            // A prepared statement's failed preparation would stay with the connection (see `watched`).
+            if Prepared.mayHavePoisoned(error) { connection.close().whenComplete { _ in } }
             throw translated
         }
         do {
@@ -137,8 +231,22 @@ public final class Database: Sendable {
         let unbounded = Self.unboundedOperations
         let wait = wait ?? (unbounded ? .seconds(600)
             : self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
+        if let scope = self.claimScope() {
+            defer { scope.release() }
+            scope.noteForeignStatement()
+            return try await self.watched(scope.lease, body)
+        }
         let lease = try await self.lease(wait: wait)
         defer { lease.release() }
+        return try await self.watched(lease, body)
+    }
+
+    /// Runs `body` on the leased connection in a task of its own, watched (see `withConnection`).
+    func watched<Result: Sendable>(
+        _ lease: Lease,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let unbounded = Self.unboundedOperations
         let connection = lease.connection
         // The pool may hand out a connection whose server has just gone (it learns of the close
         // a moment later); a query written to it would never answer.
@@ -215,6 +323,11 @@ public final class Database: Sendable {
         do {
             return try outcome.get()
         } catch {
+            if Prepared.mayHavePoisoned(error) {
+                // PostgresNIO keeps a failed preparation for the connection's life: a fresh one replaces it.
+                self.logger.warning("a prepared statement failed; closing its connection", metadata: ["signoff.error": "\(String(reflecting: error))"])
+                connection.close().whenComplete { _ in }
+            }
             let translated = Self.translate(error)
             if let signoff = translated as? SignoffError, signoff.code == .databaseUnavailable {
                 self.unreachableSince.withLock { $0 = $0 ?? .now }
@@ -237,7 +350,7 @@ public final class Database: Sendable {
         (error as? SignoffError)?.code == .databaseUnavailable
     }
 
-    private func takeProbe() -> Bool {
+    func takeProbe() -> Bool {
         self.lastProbe.withLock { last in
             guard ContinuousClock.now - last >= .seconds(1) else { return false }
             last = .now
@@ -247,7 +360,7 @@ public final class Database: Sendable {
 
     /// A connection borrowed from the pool by a helper task that parks until it is released, so
     /// the wait for it can be bounded and abandoned without running the caller's body elsewhere.
-    private final class Lease: Sendable {
+    final class Lease: Sendable {
         let connection: PostgresConnection
         let timedOut = Mutex(false)
         let cancelled = Mutex(false)
@@ -350,6 +463,139 @@ public final class Database: Sendable {
             return SignoffError(.databaseUnavailable, "The connection to the database failed.")
         default:
             return error
+        }
+    }
+}
+
+/// One write request's connection (`Database.scoped`) and where its transaction stands.
+final class RequestScope: Sendable {
+    enum Phase: Sendable {
+        /// No transaction is open.
+        case idle
+        /// BEGIN was sent and only opening statements ran since.
+        case opening
+        /// BEGIN was sent and other statements ran in it too.
+        case mixed
+    }
+
+    private struct State: Sendable {
+        var phase = Phase.idle
+        var busy = false
+        var closed = false
+        /// Opening statements to run again if the transaction that adopted them rolls back.
+        var kept: [@Sendable (PostgresConnection) async throws -> Void] = []
+    }
+
+    let database: Database
+    let lease: Database.Lease
+    private let state = Mutex(State())
+
+    init(database: Database, lease: Database.Lease) {
+        self.database = database
+        self.lease = lease
+    }
+
+    /// Takes the connection for one use; false while another use holds it or after the request.
+    func claim() -> Bool {
+        self.state.withLock { state in
+            guard !state.busy, !state.closed, !self.lease.connection.isClosed else { return false }
+            state.busy = true
+            return true
+        }
+    }
+
+    func release() {
+        self.state.withLock { $0.busy = false }
+    }
+
+    private var phase: Phase {
+        get { self.state.withLock { $0.phase } }
+        set { self.state.withLock { $0.phase = newValue } }
+    }
+
+    /// A statement that is not an opening one runs in the open transaction, if there is one.
+    func noteForeignStatement() {
+        self.state.withLock { if $0.phase == .opening { $0.phase = .mixed } }
+    }
+
+    func begin(logger: Logger) async throws {
+        guard self.phase == .idle else { return }
+        try await self.finish("BEGIN", logger: logger)
+        self.phase = .opening
+    }
+
+    /// Before a transaction: true when it adopts the open one (BEGIN already sent); one that
+    /// may not (`adopting` false) finds the open one committed.
+    func prepareTransaction(adopting: Bool, logger: Logger) async throws -> Adoption? {
+        let (phase, kept) = self.state.withLock { state in
+            defer { state.phase = .idle; state.kept = [] }
+            return (state.phase, state.kept)
+        }
+        switch phase {
+        case .idle:
+            return nil
+        case .opening where adopting:
+            return Adoption(kept: kept)
+        case .opening, .mixed:
+            try await self.finish("COMMIT", logger: logger)
+            return nil
+        }
+    }
+
+    /// An opening transaction a transition took over, with the statements to run again if it rolls back.
+    struct Adoption: Sendable {
+        let kept: [@Sendable (PostgresConnection) async throws -> Void]
+    }
+
+    /// Remembers an opening statement whose write must stand (`Database.opening(keeps:)`).
+    func keep(_ statement: @escaping @Sendable (PostgresConnection) async throws -> Void) {
+        self.state.withLock { $0.kept.append(statement) }
+    }
+
+    /// After the transaction that adopted the opening rolled back: runs the kept statements
+    /// again, each on its own (autocommit). A failure is logged; the request's own error stands.
+    func redo(_ adoption: Adoption, logger: Logger) async {
+        for statement in adoption.kept where !self.lease.connection.isClosed {
+            do {
+                try await self.database.watched(self.lease, statement)
+            } catch {
+                logger.warning("An opening statement could not be kept after a rollback", metadata: ["signoff.error": "\(error)"])
+            }
+        }
+    }
+
+    /// After a failed statement in the open transaction: the database refuses everything else
+    /// in it, so it is rolled back (the kept statements before it run again) and the connection is free again.
+    func abort(logger: Logger) async {
+        let (phase, kept) = self.state.withLock { state in
+            defer { state.phase = .idle; state.kept = [] }
+            return (state.phase, state.kept)
+        }
+        guard phase != .idle else { return }
+        _ = try? await self.finish("ROLLBACK", logger: logger)
+        await self.redo(Adoption(kept: kept), logger: logger)
+    }
+
+    /// At the request's end: commits what is still open.
+    func close(logger: Logger) async -> Swift.Result<Void, any Error> {
+        let phase = self.state.withLock { state in
+            state.closed = true
+            return state.phase
+        }
+        guard phase != .idle, !self.lease.connection.isClosed else { return .success(()) }
+        do {
+            try await self.finish("COMMIT", logger: logger)
+            return .success(())
+        } catch {
+            return .failure(Database.translate(error))
+        }
+    }
+
+    /// BEGIN, COMMIT or ROLLBACK, watched like any statement (a closed connection never answers).
+    private func finish(_ sql: PostgresQuery, logger: Logger) async throws {
+        guard !self.lease.connection.isClosed else { return }
+        try await self.database.watched(self.lease) { connection in
+            try await Database.query(sql, on: connection, logger: logger)
         }
     }
 }

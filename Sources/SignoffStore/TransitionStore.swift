@@ -130,13 +130,13 @@ public struct TransitionStore: Sendable {
         try await connection.query("""
             INSERT INTO instances (id, kind, state_name, state, schema_version, version, unit_path, pending_role, pending_since,
                                    due_at, policy_version, subject_ref, exclusive_key, pending_level, serial_number,
-                                   category, headcount, member_ids, poor_members, label, created_at, updated_at)
+                                   category, headcount, member_ids, poor_members, label, audit_seq, created_at, updated_at)
             VALUES (\(id), \(Machine.kind), \(machine.stateName), \(state)::jsonb, \(Machine.schemaVersion), 1,
                     \(projection.unitPath.description)::ltree,
                     \(projection.pendingRole?.rawValue), \(projection.pendingSince), \(projection.dueAt),
                     \(projection.policyVersion), \(projection.subjectRef), \(machine.exclusiveKey),
                     \(projection.pendingLevel), \(projection.serialNumber), \(projection.category), \(projection.headcount),
-                    \(Self.members(projection)), \(projection.poorMembers), \(projection.label), \(now), \(now))
+                    \(Self.members(projection)), \(projection.poorMembers), \(projection.label), 1, \(now), \(now))
             """, logger: logger)
         let transitioned = Transitioned(
             stored: Stored(id: id, machine: machine, version: 1, createdAt: now, updatedAt: now),
@@ -175,7 +175,9 @@ public struct TransitionStore: Sendable {
                 // Same key, same user: wait here for the first attempt to commit, so the replay
                 // below (and in the `on: connection` overloads) finds its response.
                 try await self.lockKey(metadata, actor: actor, on: connection)
-                return try await body(connection)
+                if let replay = try await self.storedResponse(metadata, actor: actor, on: connection) { return .replayed(replay) }
+                // Locked and looked up: the body's own steps need not do either again.
+                return try await Self.$heldKey.withValue(Self.lockName(metadata, actor: actor)) { try await body(connection) }
             }
         } catch let error as SignoffError where [.versionConflict, .duplicate].contains(error.code) && metadata.idempotency != nil {
             let replay = try await self.database.withConnection { connection in
@@ -233,21 +235,15 @@ public struct TransitionStore: Sendable {
         let projection = machine.projection
         let state = try StoreCoding.json(machine)
         let logger = self.database.logger
-        let rows = try await connection.query("""
-            UPDATE instances
-               SET state_name = \(machine.stateName), state = \(state)::jsonb, version = version + 1,
-                   unit_path = \(projection.unitPath.description)::ltree, pending_role = \(projection.pendingRole?.rawValue),
-                   pending_since = \(projection.pendingSince), due_at = \(projection.dueAt),
-                   policy_version = \(projection.policyVersion), subject_ref = \(projection.subjectRef),
-                   exclusive_key = \(machine.exclusiveKey), pending_level = \(projection.pendingLevel),
-                   serial_number = \(projection.serialNumber), category = \(projection.category),
-                   headcount = \(projection.headcount), member_ids = \(Self.members(projection)),
-                   poor_members = \(projection.poorMembers), label = \(projection.label), schema_version = \(Machine.schemaVersion), updated_at = \(now)
-             WHERE id = \(id) AND kind = \(Machine.kind) AND version = \(loaded.version)
-            RETURNING version
-            """, logger: logger)
-        var newVersion: Int?
-        for try await version in rows.decode(Int.self) { newVersion = version }
+        let update = UpdateInstanceStatement(
+            stateName: machine.stateName, state: state, unitPath: projection.unitPath.description,
+            pendingRole: projection.pendingRole?.rawValue, pendingSince: projection.pendingSince, dueAt: projection.dueAt,
+            policyVersion: projection.policyVersion, subjectRef: projection.subjectRef, exclusiveKey: machine.exclusiveKey,
+            pendingLevel: projection.pendingLevel, serialNumber: projection.serialNumber, category: projection.category,
+            headcount: projection.headcount, memberIDs: Self.members(projection), poorMembers: projection.poorMembers,
+            label: projection.label, schemaVersion: Machine.schemaVersion, now: now,
+            id: id, kind: Machine.kind, version: loaded.version)
+        let newVersion = try await connection.rows(update, logger: logger).first
         guard let newVersion else {
             // Someone else moved the instance between our read and our write. The UPDATE waited
             // for their commit, so this transaction (read committed) now sees their state.
@@ -269,10 +265,8 @@ public struct TransitionStore: Sendable {
     }
 
     public func load<Machine: AuditedMachine>(_ type: Machine.Type, id: UUID, on connection: PostgresConnection) async throws -> Stored<Machine> {
-        let rows = try await connection.query("""
-            SELECT state::text, version, created_at, updated_at, schema_version FROM instances WHERE id = \(id) AND kind = \(Machine.kind)
-            """, logger: self.database.logger)
-        for try await (state, version, created, updated, schemaVersion) in rows.decode((String, Int, Date, Date, Int).self) {
+        let statement = LoadInstanceStatement(id: id, kind: Machine.kind)
+        for (state, version, created, updated, schemaVersion) in try await connection.rows(statement, logger: self.database.logger) {
             guard schemaVersion == Machine.schemaVersion else {
                 // A form this build does not know: written by a newer build, or not migrated.
                 throw SignoffError(.internalError, "This record is stored in form \(schemaVersion) of ‘\(Machine.kind)’; this service reads form \(Machine.schemaVersion).")
@@ -360,13 +354,17 @@ public struct TransitionStore: Sendable {
 
     /// The stored response for a repeated key; `idempotency_key_reused` when the request differs.
     /// Also used by writes of several transitions (a ledger entry and the isolations it moves), so they replay alike.
+    /// Inside `transaction`, which has looked the key up already, it is nil at once.
     func replay(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
-        guard let idempotency = metadata.idempotency else { return nil }
+        guard let name = Self.lockName(metadata, actor: actor), name != Self.heldKey else { return nil }
         try await self.lockKey(metadata, actor: actor, on: connection)
-        let rows = try await connection.query("""
-            SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(idempotency.key)
-            """, logger: self.database.logger)
-        for try await (hash, status, body) in rows.decode((Data, Int, Data).self) {
+        return try await self.storedResponse(metadata, actor: actor, on: connection)
+    }
+
+    private func storedResponse(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
+        guard let idempotency = metadata.idempotency else { return nil }
+        let statement = StoredResponseStatement(userID: actor.userID, key: idempotency.key)
+        for (hash, status, body) in try await connection.rows(statement, logger: self.database.logger) {
             guard hash == idempotency.requestHash else {
                 throw SignoffError(.idempotencyKeyReused,
                                    "This Idempotency-Key was already used for a different request. Use a new key for a new request.")
@@ -380,10 +378,16 @@ public struct TransitionStore: Sendable {
     /// (re-entrant within it). Concurrent retries then replay the first response instead of
     /// racing it into `duplicate` or `out_of_order`.
     func lockKey(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws {
-        guard let idempotency = metadata.idempotency else { return }
-        let name = "idempotency:\(actor.userID.uuidString):\(idempotency.key)"
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: self.database.logger)
+        guard let name = Self.lockName(metadata, actor: actor), name != Self.heldKey else { return }
+        _ = try await connection.rows(IdempotencyLockStatement(name: name), logger: self.database.logger)
     }
+
+    private static func lockName(_ metadata: RequestMetadata, actor: Principal) -> String? {
+        metadata.idempotency.map { "idempotency:\(actor.userID.uuidString):\($0.key)" }
+    }
+
+    /// The key `transaction` locked for the body it runs: its `on: connection` steps need not lock it again.
+    @TaskLocal private static var heldKey: String?
 
     private static func conflict<Machine: AuditedMachine>(_ current: Stored<Machine>, detail: String) throws -> SignoffError {
         let state = try JSONDecoder().decode(JSONValue.self, from: StoredForm.encoder().encode(current.machine))

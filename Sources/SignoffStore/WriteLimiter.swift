@@ -41,6 +41,8 @@ public struct WriteLimiter: Sendable {
     public let database: Database
     public let clock: any WallClock
     public let limits: WriteLimits
+    /// How many rows each bucket is spread over (see `admit`).
+    static let shards = 64
 
     public init(database: Database, clock: any WallClock, limits: WriteLimits = .init()) {
         self.database = database
@@ -58,17 +60,14 @@ public struct WriteLimiter: Sendable {
         let window = Double(self.limits.windowSeconds)
         let start = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / window).rounded(.down) * window)
         let names = buckets.map(\.name)
-        let counts: [String: Int] = try await self.database.withConnection { connection in
-            let rows = try await connection.query("""
-                INSERT INTO write_limits AS w (bucket, window_start, hits)
-                SELECT bucket, \(start), 1 FROM unnest(\(names)::text[]) AS bucket
-                ON CONFLICT (bucket) DO UPDATE SET
-                    hits = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.hits + 1 ELSE 1 END,
-                    window_start = EXCLUDED.window_start
-                RETURNING bucket, hits
-                """, logger: self.database.logger)
+        // Inside a write request this joins the transaction its transition adopts
+        // (`Database.scoped`), so the count holds its row until that commits. Each bucket is
+        // therefore kept in shards, one per database session (backend) modulo `shards`, and the
+        // count is the sum: concurrent writes of one account or address never wait on each other.
+        let statement = WriteHitStatement(buckets: names, shards: Int32(Self.shards), windowStart: start)
+        let counts: [String: Int] = try await self.database.opening(keeps: true) { [logger = self.database.logger] connection in
             var counts: [String: Int] = [:]
-            for try await (bucket, hits) in rows.decode((String, Int).self) { counts[bucket] = hits }
+            for (bucket, hits) in try await connection.rows(statement, logger: logger) { counts[bucket] = hits }
             return counts
         }
         // Now and then, rows of accounts and addresses not seen for two windows go.

@@ -143,4 +143,47 @@ struct TransitionPathTests {
             }
         }
     }
+
+    /// The chain trigger (schema 0014): an instance's audit row takes its seq from the instance's
+    /// own audit_seq and its prev_hash from the row before; what a caller writes in those columns
+    /// is ignored, and a row that the instance's transition did not advance audit_seq for is refused.
+    @Test func anInstancesAuditRowIsNumberedAndLinkedByTheDatabaseOrRefused() async throws {
+        try await TestWorld.with { world, _ in
+            let target = world.town.users["gw2"]!
+            let logger = world.database.logger
+            let before = try await Self.auditCount(world, subject: target)
+            let insert: PostgresQuery = """
+                INSERT INTO audit_events (subject_kind, subject_id, seq, event, from_state, to_state, actor_name, at, prev_hash, hash)
+                VALUES ('account', \(target), 99, 'note', 'active', 'active', 'someone', now(), '\\x00'::bytea, '\\x00'::bytea)
+                RETURNING seq, prev_hash, hash
+                """
+            // Without the instance's own advance: refused, and nothing is written.
+            await #expect {
+                try await world.database.transaction { connection in
+                    try await connection.query(insert, logger: logger).collect()
+                }
+            } throws: { error in
+                String(reflecting: error).contains("SO002")
+            }
+            #expect(try await Self.auditCount(world, subject: target) == before)
+
+            // With it: numbered and linked by the database, whatever the caller wrote.
+            let (seq, prev, hash, lastHash): (Int, Data, Data, Data) = try await world.database.transaction { connection in
+                let last = try await connection.query(
+                    "SELECT hash FROM audit_events WHERE subject_id = \(target) ORDER BY seq DESC LIMIT 1", logger: logger)
+                var lastHash = Data()
+                for try await hash in last.decode(Data.self) { lastHash = hash }
+                try await connection.query("UPDATE instances SET audit_seq = audit_seq + 1 WHERE id = \(target)", logger: logger)
+                for try await (seq, prev, hash) in try await connection.query(insert, logger: logger).decode((Int, Data, Data).self) {
+                    return (seq, prev, hash, lastHash)
+                }
+                throw SignoffError(.internalError, "no row")
+            }
+            #expect(seq == before + 1)
+            #expect(prev == lastHash)
+            #expect(hash.count == 32)
+            let verification = try await world.database.withConnection { try await AuditLog.verify(.subject(target), on: $0, logger: logger) }
+            #expect(verification.isIntact, "\(verification.subjectProblems)")
+        }
+    }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// A Merkle root over every audit subject's chain head, for a signed audit checkpoint: the
 /// hashing of RFC 6962 (Certificate Transparency) §2.1.
 ///
-/// - A leaf is one subject: its 16-byte id followed by its chain's head hash (`audit_heads`).
+/// - A leaf is one subject: its 16-byte id followed by its chain's head hash (`audit_chain_heads`).
 /// - Leaves are sorted by subject id (bytewise, as PostgreSQL orders `uuid`), so the root does not
 ///   depend on the order they were read in.
 /// - `leaf = SHA-256(0x00 ‖ data)`, `node = SHA-256(0x01 ‖ left ‖ right)`; a list of n > 1 leaves

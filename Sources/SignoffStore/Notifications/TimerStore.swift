@@ -67,15 +67,9 @@ public struct TimerStore: Sendable {
         let dues = moments.map(\.at)
         let payloads = try moments.map { try StoreCoding.json($0.payload) }
         // One round trip: drop what no longer applies, add what is new.
-        try await connection.query("""
-            WITH dropped AS (
-                DELETE FROM timers WHERE instance_id = \(instanceID) AND fired_at IS NULL AND NOT (key = ANY(\(keys)))
-            )
-            INSERT INTO timers (key, instance_id, kind, name, due_at, payload, created_at, next_attempt_at)
-            SELECT k, \(instanceID), \(kind), n, d, p::jsonb, \(now), d
-              FROM unnest(\(keys)::text[], \(names)::text[], \(dues)::timestamptz[], \(payloads)::text[]) AS t(k, n, d, p)
-            ON CONFLICT (key) DO NOTHING
-            """, logger: logger)
+        let statement = SyncTimersStatement(instanceID: instanceID, keys: keys, kind: kind, names: names,
+                                            dues: dues, payloads: payloads, now: now)
+        _ = try await connection.rows(statement, logger: logger)
     }
 
     // MARK: Firing

@@ -17,16 +17,12 @@ struct AuditCheckpointTests {
     }
 
     /// Cuts the last `count` rows of a subject's trail and rewinds everything that records its end
-    /// (the head, the instance's audit seq), so that a plain `audit verify` sees a whole trail.
+    /// (the instance's audit seq, which is its chain head), so that a plain `audit verify` sees a whole trail.
     static func cutTail(_ world: TestWorld, subject: UUID, keep: Int) async throws {
         try await world.database.withConnection { connection in
             let logger = world.database.logger
             try await connection.query("SET session_replication_role = replica", logger: logger)
             try await connection.query("DELETE FROM audit_events WHERE subject_id = \(subject) AND seq > \(keep)", logger: logger)
-            try await connection.query("""
-                UPDATE audit_heads SET seq = \(keep), head_hash = (SELECT hash FROM audit_events WHERE subject_id = \(subject) AND seq = \(keep))
-                 WHERE subject_id = \(subject)
-                """, logger: logger)
             try await connection.query("UPDATE instances SET audit_seq = \(keep) WHERE id = \(subject)", logger: logger)
             try await connection.query("SET session_replication_role = origin", logger: logger)
         }

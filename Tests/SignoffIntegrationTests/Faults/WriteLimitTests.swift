@@ -46,6 +46,28 @@ struct WriteLimitTests {
         }
     }
 
+    /// A write's count is taken in the transaction its transition adopts (`Database.scoped`):
+    /// when the transition is refused and rolls back, the count still stands.
+    @Test func aRefusedWriteStillCountsAndChangesNothing() async throws {
+        try await TestWorld.with(writeLimits: WriteLimits(perAccount: 3, perAddress: 0, windowSeconds: 60)) { world, client in
+            let (vehicle, _) = try await client.registerVehicle(world, plate: "川Q33333", grid: world.town.grid1, by: "gw1")
+            world.clock.advance(days: 14)
+            let pass = try await client.applyForPass(world, vehicle: vehicle, by: "gw1")
+            let before = try await world.snapshot(pass)
+            let audit = try await world.totalAuditRows()
+            // Level 3 before level 1: refused inside the transition, three times.
+            for attempt in 1...3 {
+                let refused = try await client.sign(world, pass: pass, by: "v1secretary")
+                #expect(refused.code == "out_of_order", "attempt \(attempt): \(refused.text)")
+            }
+            Self.expectTooMany(try await client.sign(world, pass: pass, by: "v1secretary"), "fourth write after three refused ones")
+            #expect(try await world.snapshot(pass) == before)
+            #expect(try await world.totalAuditRows() == audit)
+            // Another account's writes are unaffected, and the pass moves on.
+            #expect(try await client.sign(world, pass: pass, by: "gw1").status == .ok)
+        }
+    }
+
     @Test func twoInstancesOnOneDatabaseShareTheCounts() async throws {
         let limits = WriteLimits(perAccount: 4, perAddress: 0, windowSeconds: 60)
         try await TestWorld.with(writeLimits: limits) { world, first in

@@ -1,0 +1,266 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The statements every signature runs, prepared once per connection instead of parsed and
+/// planned anew each time (PostgresNIO keeps them by name per connection). Planning was about
+/// half of PostgreSQL's work for a sign: the token check alone took 0.5 ms to plan and 0.1 ms
+/// to run (issue 8, `docs/performance.md`).
+///
+/// Each names its parameters' types, so a first execution with a NULL cannot fix a type the
+/// later ones would not match, and its SQL starts with `Prepared.marker`: PostgresNIO remembers a
+/// failed preparation for the connection's life, so `Database.watched` closes a connection on
+/// which one of these failed for a reason other than its data, and the pool opens a fresh one.
+enum Prepared {
+    static let marker = "/* signoff prepared */ "
+
+    /// Whether `error` came from one of these statements and may have been its preparation
+    /// (not a refusal of the row it wrote: a constraint, a trigger's check, a conflict).
+    static func mayHavePoisoned(_ error: any Error) -> Bool {
+        guard let psql = error as? PSQLError, psql.query?.sql.hasPrefix(Self.marker) == true else { return false }
+        guard let state = psql.serverInfo?[.sqlState] else { return true }
+        return !["22", "23", "40", "P0", "SO"].contains(String(state.prefix(2)))
+    }
+}
+
+extension PostgresConnection {
+    /// Runs a prepared statement and collects its rows.
+    func rows<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws -> [Statement.Row] {
+        var rows: [Statement.Row] = []
+        for try await row in try await self.execute(statement, logger: logger) { rows.append(row) }
+        return rows
+    }
+}
+
+/// The account behind a bearer token (`AccountStore.authenticate`).
+struct TokenActorStatement: PostgresPreparedStatement {
+    typealias Row = (UUID, String, UUID?, String)
+    static let sql = Prepared.marker + """
+        SELECT u.id, u.display_name, u.person_id,
+               coalesce(json_agg(json_build_object('role', r.role, 'unit_id', x.id, 'unit_path', x.path::text))
+                        FILTER (WHERE r.role IS NOT NULL), '[]')::text
+          FROM auth_tokens t
+          JOIN users u ON u.id = t.user_id
+          JOIN instances i ON i.id = u.id AND i.kind = 'account' AND i.state_name = 'active'
+          LEFT JOIN role_assignments r ON r.user_id = u.id
+          LEFT JOIN units x ON x.id = r.unit_id
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2
+         GROUP BY u.id
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.bytea, .timestamptz]
+
+    var tokenHash: Data
+    var now: Date
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        try bindings.append(self.tokenHash)
+        bindings.append(self.now)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// Counts one write in each of its buckets, in this session's shard, and returns each bucket's
+/// count over all shards in the window (`WriteLimiter.admit`).
+struct WriteHitStatement: PostgresPreparedStatement {
+    typealias Row = (String, Int)
+    static let sql = Prepared.marker + """
+        WITH hit AS (
+            INSERT INTO write_limits AS w (bucket, shard, window_start, hits)
+            SELECT bucket, pg_backend_pid() % $2, $3, 1 FROM unnest($1::text[]) AS bucket
+            ON CONFLICT (bucket, shard) DO UPDATE SET
+                hits = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.hits + 1 ELSE 1 END,
+                window_start = EXCLUDED.window_start
+            RETURNING bucket, shard, hits
+        )
+        SELECT h.bucket, (h.hits + coalesce((SELECT sum(o.hits) FROM write_limits o
+                                              WHERE o.bucket = h.bucket AND o.shard <> h.shard
+                                                AND o.window_start = $3), 0))::int
+          FROM hit h
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.textArray, .int4, .timestamptz]
+
+    var buckets: [String]
+    var shards: Int32
+    var windowStart: Date
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(self.buckets)
+        bindings.append(self.shards)
+        bindings.append(self.windowStart)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// An instance's stored form (`TransitionStore.load`).
+struct LoadInstanceStatement: PostgresPreparedStatement {
+    typealias Row = (String, Int, Date, Date, Int)
+    static let sql = Prepared.marker + """
+        SELECT state::text, version, created_at, updated_at, schema_version FROM instances WHERE id = $1 AND kind = $2
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.uuid, .text]
+
+    var id: UUID
+    var kind: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(self.id)
+        bindings.append(self.kind)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// The version-checked write of an instance's new state and projection (`TransitionStore.apply`);
+/// it advances the instance's audit seq, the chain head its audit row must follow (schema 0014).
+struct UpdateInstanceStatement: PostgresPreparedStatement {
+    typealias Row = Int
+    static let sql = Prepared.marker + """
+        UPDATE instances
+           SET state_name = $1, state = $2::jsonb, version = version + 1,
+               unit_path = $3::ltree, pending_role = $4, pending_since = $5, due_at = $6,
+               policy_version = $7, subject_ref = $8, exclusive_key = $9, pending_level = $10,
+               serial_number = $11, category = $12, headcount = $13, member_ids = $14,
+               poor_members = $15, label = $16, schema_version = $17,
+               audit_seq = audit_seq + 1, updated_at = $18
+         WHERE id = $19 AND kind = $20 AND version = $21
+        RETURNING version
+        """
+    static let bindingDataTypes: [PostgresDataType] = [
+        .text, .text, .text, .text, .timestamptz, .timestamptz, .text, .uuid, .text, .int8,
+        .text, .text, .int8, .uuidArray, .int8, .text, .int8, .timestamptz, .uuid, .text, .int8,
+    ]
+
+    var stateName: String
+    var state: String
+    var unitPath: String
+    var pendingRole: String?
+    var pendingSince: Date?
+    var dueAt: Date?
+    var policyVersion: String?
+    var subjectRef: UUID?
+    var exclusiveKey: String?
+    var pendingLevel: Int?
+    var serialNumber: String?
+    var category: String?
+    var headcount: Int?
+    var memberIDs: [UUID]?
+    var poorMembers: Int?
+    var label: String?
+    var schemaVersion: Int
+    var now: Date
+    var id: UUID
+    var kind: String
+    var version: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 21)
+        bindings.append(self.stateName)
+        bindings.append(self.state)
+        bindings.append(self.unitPath)
+        bindings.append(self.pendingRole)
+        bindings.append(self.pendingSince)
+        bindings.append(self.dueAt)
+        bindings.append(self.policyVersion)
+        bindings.append(self.subjectRef)
+        bindings.append(self.exclusiveKey)
+        bindings.append(self.pendingLevel)
+        bindings.append(self.serialNumber)
+        bindings.append(self.category)
+        bindings.append(self.headcount)
+        bindings.append(self.memberIDs)
+        bindings.append(self.poorMembers)
+        bindings.append(self.label)
+        bindings.append(self.schemaVersion)
+        bindings.append(self.now)
+        bindings.append(self.id)
+        bindings.append(self.kind)
+        bindings.append(self.version)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int.self) }
+}
+
+/// Serialises one user's requests with one `Idempotency-Key` (`TransitionStore.lockKey`).
+struct IdempotencyLockStatement: PostgresPreparedStatement {
+    typealias Row = ()
+    static let sql = Prepared.marker + "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+    static let bindingDataTypes: [PostgresDataType] = [.text]
+
+    var name: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(self.name)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { () }
+}
+
+/// The response kept with a user's `Idempotency-Key` (`TransitionStore.storedResponse`).
+struct StoredResponseStatement: PostgresPreparedStatement {
+    typealias Row = (Data, Int, Data)
+    static let sql = Prepared.marker + """
+        SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.uuid, .text]
+
+    var userID: UUID
+    var key: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(self.userID)
+        bindings.append(self.key)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// An instance's due moments as it now stands (`TimerStore.sync`): drops what no longer
+/// applies and adds what is new, in one round trip.
+struct SyncTimersStatement: PostgresPreparedStatement {
+    typealias Row = ()
+    static let sql = Prepared.marker + """
+        WITH dropped AS (
+            DELETE FROM timers WHERE instance_id = $1 AND fired_at IS NULL AND NOT (key = ANY($2::text[]))
+        )
+        INSERT INTO timers (key, instance_id, kind, name, due_at, payload, created_at, next_attempt_at)
+        SELECT k, $1, $3, n, d, p::jsonb, $7, d
+          FROM unnest($2::text[], $4::text[], $5::timestamptz[], $6::text[]) AS t(k, n, d, p)
+        ON CONFLICT (key) DO NOTHING
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.uuid, .textArray, .text, .textArray, .timestamptzArray, .textArray, .timestamptz]
+
+    var instanceID: UUID
+    var keys: [String]
+    var kind: String
+    var names: [String]
+    var dues: [Date]
+    var payloads: [String]
+    var now: Date
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 7)
+        bindings.append(self.instanceID)
+        bindings.append(self.keys)
+        bindings.append(self.kind)
+        bindings.append(self.names)
+        bindings.append(self.dues)
+        bindings.append(self.payloads)
+        bindings.append(self.now)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { () }
+}
