@@ -102,100 +102,74 @@ public struct AccountStore: Sendable {
         if let password = new.password { try Self.validatePassword(password) }
         guard !new.roles.isEmpty else { throw SignoffError.invalidValue("roles", "A user needs at least one role at a unit.") }
         let organisation = OrganisationStore(database: self.database)
-        var units: [OrgUnit] = []
+        var roles: [AccountLifecycle.RoleAtUnit] = []
         for assignment in new.roles {
             let unit = try await organisation.unit(id: assignment.unitID, on: connection)
-            guard assignment.role.canBeHeld(at: unit.kind) else {
-                throw SignoffError.invalidValue("roles", "The role \(assignment.role.rawValue) (\(assignment.role.chineseName)) is held at a \(assignment.role.heldAt.rawValue), but \(unit.name) is a \(unit.kind.rawValue).")
-            }
-            units.append(unit)
+            roles.append(Self.roleAtUnit(assignment.role, unit))
         }
         // Administrators manage accounts of their subtree; the home unit is the shallowest role unit.
-        let home = units.min { $0.path.labels.count < $1.path.labels.count }!.path
+        let home = roles.min { $0.unitPath.labels.count < $1.unitPath.labels.count }!.unitPath
         let id = UUID()
         let hash = new.passwordHash ?? new.password.map { Bcrypt.hash($0, cost: self.settings.bcryptCost) }
+        // The roles and the password are written by the account's reactions to its `create`.
         try await connection.query("""
-            INSERT INTO users (id, username, phone, display_name, password_hash, person_id)
-            VALUES (\(id), \(new.username), \(new.phone), \(new.displayName), \(hash), \(new.personID))
+            INSERT INTO users (id, username, phone, display_name, person_id)
+            VALUES (\(id), \(new.username), \(new.phone), \(new.displayName), \(new.personID))
             """, logger: self.logger)
-        for assignment in new.roles {
-            try await connection.query("""
-                INSERT INTO role_assignments (user_id, role, unit_id) VALUES (\(id), \(assignment.role.rawValue), \(assignment.unitID))
-                ON CONFLICT DO NOTHING
-                """, logger: self.logger)
-        }
         _ = try await self.transitions.start(
             AccountLifecycle.self, id: id,
-            .init(username: new.username, homePath: home, isWorkerAccount: new.personID != nil && new.roles.allSatisfy { $0.role == .worker }, reason: new.reason),
+            .init(username: new.username, homePath: home, isWorkerAccount: new.personID != nil && new.roles.allSatisfy { $0.role == .worker },
+                  reason: new.reason, roles: roles, passwordHash: hash),
             by: actor,
             metadata: RequestMetadata(requestID: metadata.requestID), on: connection
         )
         return try await self.user(id: id, on: connection)
     }
 
-    /// Grants a role at a unit, audited on the account's chain.
+    /// Grants a role at a unit: the account's `grant_role` transition.
     public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Principal, requestID: String?, reason: String? = nil) async throws -> UserSummary {
         try await self.database.transaction { connection in
             try await self.grantRole(userID: userID, role: role, unitID: unitID, by: actor, requestID: requestID, reason: reason, on: connection)
         }
     }
 
-    /// Takes a role at a unit away, with a reason, audited on the account's chain. The last role
-    /// stays: an account without one belongs to no administrator (close it instead).
+    /// Takes a role at a unit away, with a reason: the account's `revoke_role` transition. The
+    /// last role stays: an account without one belongs to no administrator (close it instead).
     public func revokeRole(userID: UUID, role: Role, unitID: UUID, reason: String?, by actor: Principal, requestID: String?) async throws -> UserSummary {
-        guard let reason = reason?.trimmedReason else {
-            throw SignoffError(.reasonRequired, "Give a reason for taking the role away.", extra: ["field": "reason"])
-        }
-        return try await self.database.transaction { connection in
-            let account = try await self.transitions.load(AccountLifecycle.self, id: userID, on: connection)
-            let unit = try await OrganisationStore(database: self.database).unit(id: unitID, on: connection)
-            let acting = try actor.assignment(as: .admin, covering: unit.path)
-            _ = try actor.assignment(as: .admin, covering: account.machine.homePath)
-            guard userID != actor.userID || role != .admin else {
-                throw SignoffError(.invalidValue, "Administrators cannot take their own administrator role away.")
+        try await self.database.transaction { connection in
+            try await self.roleChange(userID: userID, role: role, unitID: unitID, by: actor, requestID: requestID, on: connection) {
+                .revokeRole($0, held: $1, reason: reason)
             }
-            let current = try await self.user(id: userID, on: connection)
-            guard current.roles.contains(where: { $0.role == role && $0.unitID == unitID }) else {
-                throw SignoffError.notFound("This role at this unit")
-            }
-            guard current.roles.count > 1 else {
-                throw SignoffError.invalidValue("role", "This is the account's only role; close the account instead.")
-            }
-            try await connection.query("""
-                DELETE FROM role_assignments WHERE user_id = \(userID) AND role = \(role.rawValue) AND unit_id = \(unitID)
-                """, logger: self.logger)
-            try await connection.query("UPDATE instances SET audit_seq = audit_seq + 1 WHERE id = \(userID)", logger: self.logger)
-            try await AuditLog.append(AuditEntry(
-                subjectKind: AccountLifecycle.kind, subjectID: userID, event: "revoke_role",
-                fromState: account.machine.stateName, toState: account.machine.stateName, actor: actor, actingAs: acting,
-                reason: reason, payload: ["role": .string(role.rawValue), "unit_path": .string(unit.path.description)],
-                at: self.transitions.clock.now(), requestID: requestID
-            ), on: connection, logger: self.logger)
-            return try await self.user(id: userID, on: connection)
         }
     }
 
     /// The same, inside a transaction the caller holds.
     public func grantRole(userID: UUID, role: Role, unitID: UUID, by actor: Principal, requestID: String?, reason: String? = nil,
                           on connection: PostgresConnection) async throws -> UserSummary {
-        let account = try await self.transitions.load(AccountLifecycle.self, id: userID, on: connection)
-        let unit = try await OrganisationStore(database: self.database).unit(id: unitID, on: connection)
-        let acting = try actor.assignment(as: .admin, covering: unit.path)
-        _ = try actor.assignment(as: .admin, covering: account.machine.homePath)
-        guard role.canBeHeld(at: unit.kind) else {
-            throw SignoffError.invalidValue("unit_id", "The role \(role.rawValue) (\(role.chineseName)) is held at a \(role.heldAt.rawValue), but \(unit.name) is a \(unit.kind.rawValue).")
+        try await self.roleChange(userID: userID, role: role, unitID: unitID, by: actor, requestID: requestID, on: connection) {
+            .grantRole($0, held: $1, reason: reason)
         }
-        try await connection.query("""
-            INSERT INTO role_assignments (user_id, role, unit_id) VALUES (\(userID), \(role.rawValue), \(unitID))
-            """, logger: self.logger)
-        try await connection.query("UPDATE instances SET audit_seq = audit_seq + 1 WHERE id = \(userID)", logger: self.logger)
-        try await AuditLog.append(AuditEntry(
-            subjectKind: AccountLifecycle.kind, subjectID: userID, event: "grant_role",
-            fromState: account.machine.stateName, toState: account.machine.stateName, actor: actor, actingAs: acting,
-            reason: reason?.trimmedReason, payload: ["role": .string(role.rawValue), "unit_path": .string(unit.path.description)],
-            at: self.transitions.clock.now(), requestID: requestID
-        ), on: connection, logger: self.logger)
+    }
+
+    /// Gathers what a role command needs (the unit, the roles held now) and runs it through the door.
+    private func roleChange(
+        userID: UUID, role: Role, unitID: UUID, by actor: Principal, requestID: String?, on connection: PostgresConnection,
+        _ command: (AccountLifecycle.RoleAtUnit, [RoleAssignment]) -> AccountLifecycle.Command
+    ) async throws -> UserSummary {
+        // The account first: an unknown user is not_found before anything about the unit.
+        _ = try await self.transitions.load(AccountLifecycle.self, id: userID, on: connection)
+        let unit = try await OrganisationStore(database: self.database).unit(id: unitID, on: connection)
+        let held = try await self.user(id: userID, on: connection).roles.map {
+            RoleAssignment(role: $0.role, unitID: $0.unitID, unitPath: try UnitPath($0.unitPath))
+        }
+        _ = try await self.transitions.apply(
+            AccountLifecycle.self, id: userID, command(Self.roleAtUnit(role, unit), held), by: actor,
+            metadata: RequestMetadata(requestID: requestID), on: connection)
         return try await self.user(id: userID, on: connection)
+    }
+
+    static func roleAtUnit(_ role: Role, _ unit: OrgUnit) -> AccountLifecycle.RoleAtUnit {
+        .init(role: role, unitID: unit.id, unitPath: unit.path, unitKind: unit.kind, unitName: unit.name)
     }
 
     public func user(id: UUID, on connection: PostgresConnection) async throws -> UserSummary {
@@ -264,12 +238,19 @@ public struct AccountStore: Sendable {
         return Bcrypt.hash(password, cost: self.settings.bcryptCost)
     }
 
-    public func setPassword(userID: UUID, password: String) async throws {
-        try Self.validatePassword(password)
-        let hash = Bcrypt.hash(password, cost: self.settings.bcryptCost)
-        try await self.database.withConnection { connection in
-            try await connection.query("UPDATE users SET password_hash = \(hash) WHERE id = \(userID)", logger: self.logger)
+    /// Sets an account's password: its `set_password` transition, audited without the hash.
+    public func setPassword(userID: UUID, password: String, by actor: Principal, requestID: String? = nil) async throws {
+        let hash = try self.hashPassword(password)
+        try await self.database.transaction { connection in
+            try await self.setPassword(userID: userID, hash: hash, by: actor, requestID: requestID, on: connection)
         }
+    }
+
+    /// The same with a hash made before the caller's transaction.
+    func setPassword(userID: UUID, hash: String, by actor: Principal, requestID: String? = nil,
+                     on connection: PostgresConnection) async throws {
+        _ = try await self.transitions.apply(AccountLifecycle.self, id: userID, .setPassword(hash: hash), by: actor,
+                                             metadata: RequestMetadata(requestID: requestID), on: connection)
     }
 
     static func validateUsername(_ username: String) throws(SignoffError) {
@@ -426,5 +407,44 @@ public struct AccountStore: Sendable {
 
     static func digest(_ token: String) -> Data {
         Data(SHA256.hash(data: Data(token.utf8)))
+    }
+}
+
+/// Writes the rows an account's emitted events stand for, in the transition's transaction:
+/// the only writer of `role_assignments` and of `users.password_hash`.
+struct AccountRowsReaction: TransitionReaction {
+    static let events: Set<String> = [
+        AccountLifecycle.roleGrantedEvent, AccountLifecycle.roleRevokedEvent, AccountLifecycle.passwordSetEvent,
+    ]
+
+    func react(to event: DomainEvent, subjectKind: String, subjectID: UUID, at now: Date,
+               on connection: PostgresConnection, logger: Logger) async throws {
+        switch event.name {
+        case AccountLifecycle.roleGrantedEvent:
+            let (role, unitID) = try Self.roleAtUnit(event)
+            try await connection.query("""
+                INSERT INTO role_assignments (user_id, role, unit_id) VALUES (\(subjectID), \(role), \(unitID))
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        case AccountLifecycle.roleRevokedEvent:
+            let (role, unitID) = try Self.roleAtUnit(event)
+            try await connection.query("""
+                DELETE FROM role_assignments WHERE user_id = \(subjectID) AND role = \(role) AND unit_id = \(unitID)
+                """, logger: logger)
+        case AccountLifecycle.passwordSetEvent:
+            guard let hash = event.payload["password_hash"]?.stringValue else {
+                throw SignoffError(.internalError, "The password event carries no hash.")
+            }
+            try await connection.query("UPDATE users SET password_hash = \(hash) WHERE id = \(subjectID)", logger: logger)
+        default:
+            return
+        }
+    }
+
+    private static func roleAtUnit(_ event: DomainEvent) throws -> (String, UUID) {
+        guard let role = event.payload["role"]?.stringValue,
+              let unit = event.payload["unit_id"]?.stringValue.flatMap(UUID.init(uuidString:))
+        else { throw SignoffError(.internalError, "The role event \(event.key) names no role and unit.") }
+        return (role, unit)
     }
 }

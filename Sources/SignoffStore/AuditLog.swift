@@ -3,39 +3,6 @@ import Logging
 import PostgresNIO
 import SignoffCore
 
-/// One row of the audit trail, before the database chains it.
-public struct AuditEntry: Sendable {
-    public var subjectKind: String
-    public var subjectID: UUID
-    public var event: String
-    public var fromState: String?
-    public var toState: String
-    public var actor: Principal
-    public var actingAs: RoleAssignment?
-    public var reason: String?
-    public var payload: [String: JSONValue]
-    public var at: Date
-    public var requestID: String?
-
-    public init(
-        subjectKind: String, subjectID: UUID, event: String, fromState: String?, toState: String,
-        actor: Principal, actingAs: RoleAssignment?, reason: String?, payload: [String: JSONValue],
-        at: Date, requestID: String?
-    ) {
-        self.subjectKind = subjectKind
-        self.subjectID = subjectID
-        self.event = event
-        self.fromState = fromState
-        self.toState = toState
-        self.actor = actor
-        self.actingAs = actingAs
-        self.reason = reason
-        self.payload = payload
-        self.at = at
-        self.requestID = requestID
-    }
-}
-
 /// A stored audit row, as shown to auditors.
 public struct AuditRecord: Sendable, Codable, Equatable {
     public var id: Int
@@ -85,18 +52,6 @@ public struct AuditVerification: Sendable, Equatable {
 public enum AuditLog {
     /// The name recorded for actions the service takes by itself.
     public static let systemName = "system"
-
-    public static func append(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
-        let payload = try StoreCoding.json(entry.payload)
-        let actorID: UUID? = entry.actor.userID == Principal.systemUserID ? nil : entry.actor.userID
-        try await connection.query("""
-            INSERT INTO audit_events (subject_kind, subject_id, seq, event, from_state, to_state, actor_user_id, actor_name,
-                                      actor_role, actor_unit_id, actor_unit_path, reason, payload, at, request_id, hash)
-            VALUES (\(entry.subjectKind), \(entry.subjectID), 0, \(entry.event), \(entry.fromState), \(entry.toState),
-                    \(actorID), \(entry.actor.displayName), \(entry.actingAs?.role.rawValue), \(entry.actingAs?.unitID),
-                    \(entry.actingAs?.unitPath.description), \(entry.reason), \(payload)::jsonb, \(entry.at), \(entry.requestID), ''::bytea)
-            """, logger: logger)
-    }
 
     public static func history(subjectID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [AuditRecord] {
         let rows = try await connection.query("""

@@ -103,6 +103,13 @@ public struct CredentialStore: Sendable {
 struct CredentialIssuer: TransitionReaction {
     let keys: SigningKeys
 
+    /// The events that carry a credential to sign or one to revoke.
+    static let events: Set<String> = [
+        PassApplication.effectiveEvent, PassApplication.revokedEvent,
+        AgriculturalPass.issuedEvent, AgriculturalPass.revokedEvent,
+        CertificateRequest.certifiedEvent, CertificateRequest.revokedEvent,
+    ]
+
     /// Texts in a credential are kept short, so the QR code stays easy to scan.
     static let maximumCharacters = 40
 

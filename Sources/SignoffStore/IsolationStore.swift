@@ -55,9 +55,9 @@ public struct UrgentIsolationItem: Sendable, Equatable {
 
 /// Returnee isolation: registration, the two household ledgers and the urgent list.
 ///
-/// Every change of an isolation goes through `TransitionStore`; ledger entries are inserted
-/// here, in the same transaction as the `record_infraction` of each open isolation of the
-/// household. Writes lock the household row, so a registration and an entry of the same
+/// Every change goes through `TransitionStore`: an entry or a credit is a transition of the
+/// household's `HouseholdLedger` (whose reaction inserts the ledger row), in the same
+/// transaction as the `record_infraction` of each open isolation of the household. Writes lock the household row, so a registration and an entry of the same
 /// household never miss each other.
 public struct IsolationStore: Sendable {
     public let transitions: TransitionStore
@@ -247,21 +247,17 @@ public struct IsolationStore: Sendable {
     func append(
         _ entry: InfractionEntry, by actor: Principal, metadata: RequestMetadata = .init(), on connection: PostgresConnection
     ) async throws -> InfractionRecorded? {
-        let inserted = try await connection.query("""
-            INSERT INTO infraction_entries (id, household_id, person_id, grid_path, kind, points, note, source_key,
-                                            recorded_at, recorded_by, recorded_by_name, policy_version)
-            VALUES (\(entry.id), \(entry.householdID), \(entry.personID), \(entry.gridPath.description)::ltree,
-                    \(entry.kind.rawValue), \(entry.points), \(entry.note), \(entry.sourceKey), \(entry.recordedAt),
-                    \(entry.recordedBy), \(entry.recordedByName), \(entry.policyVersion))
-            ON CONFLICT (source_key) WHERE source_key IS NOT NULL DO NOTHING
-            RETURNING id
-            """, logger: self.logger)
-        var stored = false
-        for try await _ in inserted.decode(UUID.self) { stored = true }
-        guard stored else { return nil }
-        var returnees: [Transitioned<ReturneeIsolation>] = []
+        if let source = entry.sourceKey {
+            let rows = try await connection.query("SELECT id FROM infraction_entries WHERE source_key = \(source)", logger: self.logger)
+            for try await _ in rows.decode(UUID.self) { return nil }
+        }
         // Metadata without the idempotency key: the caller keeps one response for the whole write.
         let inner = RequestMetadata(requestID: metadata.requestID)
+        // The ledger's transition; its reaction inserts the `infraction_entries` row.
+        try await self.openLedger(entry.householdID, gridPath: entry.gridPath, by: actor, on: connection)
+        _ = try await self.transitions.apply(HouseholdLedger.self, id: entry.householdID, .recordInfraction(entry), by: actor,
+                                             metadata: inner, on: connection)
+        var returnees: [Transitioned<ReturneeIsolation>] = []
         for id in try await self.openReturnees(ofHousehold: entry.householdID, on: connection) {
             let outcome = try await self.transitions.apply(
                 ReturneeIsolation.self, id: id, .recordInfraction(entry), by: actor, metadata: inner, on: connection)
@@ -301,16 +297,29 @@ public struct IsolationStore: Sendable {
                 .init(householdID: input.householdID, personID: input.personID, gridPath: gridPath, kind: input.kind,
                       note: input.note),
                 policy: policy, id: UUID(), by: actor, at: now)
-            try await connection.query("""
-                INSERT INTO autonomy_credits (id, household_id, person_id, grid_path, kind, points, note, recorded_at,
-                                              recorded_by, recorded_by_name, policy_version)
-                VALUES (\(credit.id), \(credit.householdID), \(credit.personID), \(credit.gridPath.description)::ltree,
-                        \(credit.kind.rawValue), \(credit.points), \(credit.note), \(credit.recordedAt), \(credit.recordedBy),
-                        \(credit.recordedByName), \(credit.policyVersion))
-                """, logger: self.logger)
+            // The ledger's transition; its reaction inserts the `autonomy_credits` row.
+            try await self.openLedger(input.householdID, gridPath: gridPath, by: actor, on: connection)
+            _ = try await self.transitions.apply(HouseholdLedger.self, id: input.householdID, .recordCredit(credit), by: actor,
+                                                 metadata: RequestMetadata(requestID: metadata.requestID), on: connection)
             let total = AutonomyCreditLedger.total(of: try await self.credits(ofHousehold: input.householdID, on: connection))
             return CreditRecorded(credit: credit, householdCredit: total)
         }
+    }
+
+    /// Opens the household's ledger record the first time an entry comes after it existed
+    /// without one, with the totals of the entries stored before. Caller holds the household lock.
+    private func openLedger(_ householdID: UUID, gridPath: UnitPath, by actor: Principal, on connection: PostgresConnection) async throws {
+        do {
+            _ = try await self.transitions.load(HouseholdLedger.self, id: householdID, on: connection)
+            return
+        } catch let error as SignoffError where error.code == .notFound {}
+        let entries = try await self.infractions(ofHousehold: householdID, on: connection)
+        let credits = try await self.credits(ofHousehold: householdID, on: connection)
+        _ = try await self.transitions.start(
+            HouseholdLedger.self, id: householdID,
+            .init(householdID: householdID, gridPath: gridPath, infractionTotal: InfractionLedger.total(of: entries),
+                  entryCount: entries.count, creditTotal: AutonomyCreditLedger.total(of: credits), creditCount: credits.count),
+            by: actor, on: connection)
     }
 
     // MARK: Reading
@@ -445,5 +454,33 @@ public struct IsolationStore: Sendable {
                 note: note, recordedAt: at, recordedBy: by, recordedByName: byName, policyVersion: version))
         }
         return credits
+    }
+}
+
+/// Writes the ledger rows a `HouseholdLedger` transition stands for, in its transaction: the
+/// only writer of `infraction_entries` and `autonomy_credits`.
+struct HouseholdLedgerRowsReaction: TransitionReaction {
+    static let events: Set<String> = [HouseholdLedger.infractionRecordedEvent, HouseholdLedger.creditRecordedEvent]
+
+    func react(to event: DomainEvent, subjectKind: String, subjectID: UUID, at now: Date,
+               on connection: PostgresConnection, logger: Logger) async throws {
+        if let entry = try HouseholdLedger.entry(in: event) {
+            try await connection.query("""
+                INSERT INTO infraction_entries (id, household_id, person_id, grid_path, kind, points, note, source_key,
+                                                recorded_at, recorded_by, recorded_by_name, policy_version)
+                VALUES (\(entry.id), \(entry.householdID), \(entry.personID), \(entry.gridPath.description)::ltree,
+                        \(entry.kind.rawValue), \(entry.points), \(entry.note), \(entry.sourceKey), \(entry.recordedAt),
+                        \(entry.recordedBy), \(entry.recordedByName), \(entry.policyVersion))
+                """, logger: logger)
+        }
+        if let credit = try HouseholdLedger.credit(in: event) {
+            try await connection.query("""
+                INSERT INTO autonomy_credits (id, household_id, person_id, grid_path, kind, points, note, recorded_at,
+                                              recorded_by, recorded_by_name, policy_version)
+                VALUES (\(credit.id), \(credit.householdID), \(credit.personID), \(credit.gridPath.description)::ltree,
+                        \(credit.kind.rawValue), \(credit.points), \(credit.note), \(credit.recordedAt), \(credit.recordedBy),
+                        \(credit.recordedByName), \(credit.policyVersion))
+                """, logger: logger)
+        }
     }
 }

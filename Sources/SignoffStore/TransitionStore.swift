@@ -80,9 +80,17 @@ public struct TransitionStore: Sendable {
         self.signingKeys = signingKeys
     }
 
-    /// Reactions to emitted events that run in the transition's own transaction.
+    /// Reactions to emitted events that run in the transition's own transaction, each declaring
+    /// the event names it takes: the only writers of the rows those events stand for.
     var reactions: [any TransitionReaction] {
-        self.signingKeys.map { [CredentialIssuer(keys: $0)] } ?? []
+        var reactions: [any TransitionReaction] = [AccountRowsReaction(), HouseholdLedgerRowsReaction()]
+        if let keys = self.signingKeys { reactions.append(CredentialIssuer(keys: keys)) }
+        return reactions
+    }
+
+    /// Every event some reaction takes in the transition's transaction (with signing keys).
+    static var inTransactionEvents: Set<String> {
+        AccountRowsReaction.events.union(HouseholdLedgerRowsReaction.events).union(CredentialIssuer.events)
     }
 
     /// Renders the response kept with an idempotency key; called inside the transaction.
@@ -179,8 +187,8 @@ public struct TransitionStore: Sendable {
         }
     }
 
-    /// A write that is not one transition (an account with its roles, a role grant, a unit, a
-    /// webhook) with the same `Idempotency-Key` replay: in one transaction, a repeated key
+    /// A write of several steps (an account with its roles, a role grant, a unit, a webhook)
+    /// with the same `Idempotency-Key` replay: in one transaction, a repeated key
     /// answers the kept response and `body` runs only for a new one; its response is kept with the key.
     public func write(
         metadata: RequestMetadata,
@@ -296,16 +304,24 @@ public struct TransitionStore: Sendable {
             on: connection, logger: self.database.logger
         )
         let machine = transitioned.stored.machine
+        // Only what an outbox consumer takes is queued; each row is marked done at once for the
+        // consumers that never take its name, so nothing waits in the table for ever.
         for event in effect.emitted + machine.notices(for: effect) {
+            let consumers = OutboxRoutes.consumers(of: event.name)
+            guard !consumers.isEmpty else { continue }
+            let delivered: Date? = consumers.contains(.vehicleEvents) ? nil : now
+            let notified: Date? = consumers.contains(.notifications) ? nil : now
             try await connection.query("""
-                INSERT INTO outbox (name, key, subject_kind, subject_id, payload, created_at)
-                VALUES (\(event.name), \(event.key), \(kind), \(transitioned.stored.id), \(try StoreCoding.json(event.payload))::jsonb, \(now))
+                INSERT INTO outbox (name, key, subject_kind, subject_id, payload, created_at, delivered_at, notified_at)
+                VALUES (\(event.name), \(event.key), \(kind), \(transitioned.stored.id), \(try StoreCoding.json(event.payload))::jsonb, \(now),
+                        \(delivered), \(notified))
                 ON CONFLICT (key) DO NOTHING
                 """, logger: self.database.logger)
         }
-        // Reactions declared for emitted events (a credential to sign or revoke), in this transaction.
+        // Reactions declared for emitted events (a credential to sign, a role row), in this transaction.
+        let reactions = self.reactions
         for event in effect.emitted {
-            for reaction in self.reactions {
+            for reaction in reactions where type(of: reaction).events.contains(event.name) {
                 try await reaction.react(to: event, subjectKind: kind, subjectID: transitioned.stored.id, at: now,
                                          on: connection, logger: self.database.logger)
             }
@@ -336,7 +352,7 @@ public struct TransitionStore: Sendable {
     }
 
     /// The stored response for a repeated key; `idempotency_key_reused` when the request differs.
-    /// Also used by writes that are not one transition (ledger entries), so they replay alike.
+    /// Also used by writes of several transitions (a ledger entry and the isolations it moves), so they replay alike.
     /// Inside `transaction`, which has looked the key up already, it is nil at once.
     func replay(_ metadata: RequestMetadata, actor: Principal, on connection: PostgresConnection) async throws -> StoredResponse? {
         guard let name = Self.lockName(metadata, actor: actor), name != Self.heldKey else { return nil }
@@ -379,8 +395,45 @@ public struct TransitionStore: Sendable {
 }
 
 /// Work a transition's emitted event causes in the same transaction (the outbox serves what may
-/// happen later). Only `TransitionStore.finish` calls reactions.
+/// happen later). Only `TransitionStore.finish` calls reactions, and only for the events a
+/// reaction declares.
 protocol TransitionReaction: Sendable {
+    /// The emitted events this reaction takes.
+    static var events: Set<String> { get }
+
     func react(to event: DomainEvent, subjectKind: String, subjectID: UUID, at now: Date,
                on connection: PostgresConnection, logger: Logger) async throws
+}
+
+// MARK: - The audit row
+
+/// One row of the audit trail, before the database chains it. Built only by `finish`.
+private struct AuditEntry: Sendable {
+    var subjectKind: String
+    var subjectID: UUID
+    var event: String
+    var fromState: String?
+    var toState: String
+    var actor: Principal
+    var actingAs: RoleAssignment?
+    var reason: String?
+    var payload: [String: JSONValue]
+    var at: Date
+    var requestID: String?
+}
+
+extension AuditLog {
+    /// Appends a transition's row; the database trigger chains it. Private to this file, so
+    /// the transition path is the only writer of the audit trail.
+    fileprivate static func append(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
+        let payload = try StoreCoding.json(entry.payload)
+        let actorID: UUID? = entry.actor.userID == Principal.systemUserID ? nil : entry.actor.userID
+        try await connection.query("""
+            INSERT INTO audit_events (subject_kind, subject_id, seq, event, from_state, to_state, actor_user_id, actor_name,
+                                      actor_role, actor_unit_id, actor_unit_path, reason, payload, at, request_id, hash)
+            VALUES (\(entry.subjectKind), \(entry.subjectID), 0, \(entry.event), \(entry.fromState), \(entry.toState),
+                    \(actorID), \(entry.actor.displayName), \(entry.actingAs?.role.rawValue), \(entry.actingAs?.unitID),
+                    \(entry.actingAs?.unitPath.description), \(entry.reason), \(payload)::jsonb, \(entry.at), \(entry.requestID), ''::bytea)
+            """, logger: logger)
+    }
 }

@@ -56,6 +56,9 @@ struct AuditPages: Sendable {
         case "close": "注销"
         case "grant_role": "授予角色"
         case "revoke_role": "撤销角色"
+        case "set_password": "设置密码"
+        case "open": "建立积分台账"
+        case "record_credit": "记入自治积分"
         default: WebText.event(event)
         }
     }

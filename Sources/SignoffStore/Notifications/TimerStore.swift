@@ -154,10 +154,13 @@ public struct TimerStore: Sendable {
                 try await connection.query("SAVEPOINT fire", logger: self.logger)
                 do {
                     try self.beforeFiring(timer.key)
+                    // For the notices only (`OutboxRoutes`): done for the vehicle-event consumer at once.
+                    let name = "timer.\(timer.name)"
+                    let delivered: Date? = OutboxRoutes.consumers(of: name).contains(.vehicleEvents) ? nil : now
                     try await connection.query("""
-                        INSERT INTO outbox (name, key, subject_kind, subject_id, payload, created_at)
-                        VALUES (\("timer.\(timer.name)"), \("timer:\(timer.key)"), \(timer.kind), \(timer.instanceID),
-                                \(timer.payload)::jsonb, \(now))
+                        INSERT INTO outbox (name, key, subject_kind, subject_id, payload, created_at, delivered_at)
+                        VALUES (\(name), \("timer:\(timer.key)"), \(timer.kind), \(timer.instanceID),
+                                \(timer.payload)::jsonb, \(now), \(delivered))
                         ON CONFLICT (key) DO NOTHING
                         """, logger: self.logger)
                     try await connection.query("""

@@ -99,7 +99,10 @@ public struct WorkersStore: Sendable {
                 return wrong
             }
             let passwordHash = Bcrypt.hash(password, cost: self.accountSettings.bcryptCost)
-            try await connection.query("UPDATE users SET password_hash = \(passwordHash) WHERE id = \(userID)", logger: self.logger)
+            // The worker sets it themselves, with the code: audited on their account as theirs.
+            let holder = try await AccountStore.activeActor(userID: userID, on: connection, logger: self.logger) ?? .system
+            try await AccountStore(transitions: self.transitions, settings: self.accountSettings)
+                .setPassword(userID: userID, hash: passwordHash, by: holder, on: connection)
             try await connection.query("UPDATE worker_activations SET used_at = \(now) WHERE user_id = \(userID)", logger: self.logger)
             return nil
         }

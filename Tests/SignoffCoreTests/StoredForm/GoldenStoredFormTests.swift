@@ -155,6 +155,7 @@ enum GoldenScenarios {
         .init(kind: Delegation.kind, schemaVersion: Delegation.schemaVersion, states: Delegation.State.allCases.map(\.rawValue)),
         .init(kind: CheckpointCheck.kind, schemaVersion: CheckpointCheck.schemaVersion, states: CheckpointCheck.State.allCases.map(\.rawValue)),
         .init(kind: HouseholdVisit.kind, schemaVersion: HouseholdVisit.schemaVersion, states: HouseholdVisit.State.allCases.map(\.rawValue)),
+        .init(kind: HouseholdLedger.kind, schemaVersion: HouseholdLedger.schemaVersion, states: HouseholdLedger.State.allCases.map(\.rawValue)),
     ]
 
     // MARK: Fixed people and times
@@ -181,7 +182,7 @@ enum GoldenScenarios {
     // MARK: Scenarios
 
     static let all: [GoldenScenario] = passes + pledges + keys + agricultural + accounts + certificates + trips + returnees
-        + delegations + checks + visits
+        + delegations + checks + visits + ledgers
 
     static let checkedCredential = CheckpointCheck.CheckedCredential(
         kind: .healthCertificate, number: "LH-JK-2020-00001", subject: "杨*明", validUntil: t0.plus(days: 90), keyID: "0123abcd",
@@ -354,6 +355,28 @@ enum GoldenScenarios {
         },
     ]
 
+    static func newLedger() throws -> HouseholdLedger {
+        try HouseholdLedger.start(.init(householdID: Fixture.householdID, gridPath: Fixture.grid1, infractionTotal: 5, entryCount: 1),
+                                  id: Fixture.householdID, by: .system, at: t0).0
+    }
+
+    static let ledgers: [GoldenScenario] = [
+        GoldenScenario {
+            var ledger = try newLedger()
+            let entry = InfractionEntry(
+                id: id(950), householdID: Fixture.householdID, personID: nil, gridPath: Fixture.grid1, kind: .noIsolationBarrier,
+                points: 5, note: nil, sourceKey: nil, recordedAt: t0.plus(days: 1), recordedBy: gridWorker.userID,
+                recordedByName: gridWorker.displayName, policyVersion: "2020-02-v1")
+            _ = try ledger.handle(.recordInfraction(entry), by: gridWorker, at: t0.plus(days: 1))
+            let credit = AutonomyCredit(
+                id: id(951), householdID: Fixture.householdID, personID: nil, gridPath: Fixture.grid1, kind: .preventionWork,
+                points: 2, note: "参与消毒", recordedAt: t0.plus(days: 2), recordedBy: gridWorker.userID,
+                recordedByName: gridWorker.displayName, policyVersion: "2020-02-v1")
+            _ = try ledger.handle(.recordCredit(credit), by: gridWorker, at: t0.plus(days: 2))
+            return ledger
+        },
+    ]
+
     static func newCertificate() throws -> CertificateRequest {
         let start = CertificateRequest.Start(personID: id(108), householdID: Fixture.householdID, gridPath: Fixture.grid1,
                                              destination: .init(province: "广东", city: "东莞", employer: "电子厂"), policy: .builtIn)
@@ -481,7 +504,7 @@ enum GoldenScenarios {
               let tripData = try? trips[4].encode(), let trip = try? StoredForm.decoder().decode(TransportTrip.self, from: tripData),
               let retData = try? returnees[3].encode(), let ret = try? StoredForm.decoder().decode(ReturneeIsolation.self, from: retData),
               let reading = ret.readings.first, let fever = ret.feverReports.first,
-              let delegation = try? newDelegation(),
+              let delegation = try? newDelegation(), let ledger = try? newLedger(),
             let check = try? newCheck(.release, credential: checkedCredential)
         else { return [] }
         let policy = Fixture.isolationPolicy()
@@ -512,6 +535,7 @@ enum GoldenScenarios {
             KeyCheck(fever, ReturneeIsolation.FeverReport.CodingKeys.self),
             KeyCheck(visit, InfractionEntry.CodingKeys.self),
             KeyCheck(credit, AutonomyCredit.CodingKeys.self),
+            KeyCheck(ledger, HouseholdLedger.CodingKeys.self),
             KeyCheck(policy, IsolationPolicy.CodingKeys.self),
             KeyCheck(policy.keyAreas[0], IsolationPolicy.KeyArea.CodingKeys.self),
             KeyCheck(DomainEvent(name: "n", key: "k", payload: [:]), DomainEvent.CodingKeys.self),
