@@ -437,3 +437,75 @@ extension AuditLog {
             """, logger: logger)
     }
 }
+
+/// The version-checked write of an instance's new state and projection (`TransitionStore.apply`),
+/// private to the door;
+/// it advances the instance's audit seq, the chain head its audit row must follow (schema 0014).
+private struct UpdateInstanceStatement: PostgresPreparedStatement {
+    typealias Row = Int
+    static let sql = Prepared.marker + """
+        UPDATE instances
+           SET state_name = $1, state = $2::jsonb, version = version + 1,
+               unit_path = $3::ltree, pending_role = $4, pending_since = $5, due_at = $6,
+               policy_version = $7, subject_ref = $8, exclusive_key = $9, pending_level = $10,
+               serial_number = $11, category = $12, headcount = $13, member_ids = $14,
+               poor_members = $15, label = $16, schema_version = $17,
+               audit_seq = audit_seq + 1, updated_at = $18
+         WHERE id = $19 AND kind = $20 AND version = $21
+        RETURNING version
+        """
+    static let bindingDataTypes: [PostgresDataType] = [
+        .text, .text, .text, .text, .timestamptz, .timestamptz, .text, .uuid, .text, .int8,
+        .text, .text, .int8, .uuidArray, .int8, .text, .int8, .timestamptz, .uuid, .text, .int8,
+    ]
+
+    var stateName: String
+    var state: String
+    var unitPath: String
+    var pendingRole: String?
+    var pendingSince: Date?
+    var dueAt: Date?
+    var policyVersion: String?
+    var subjectRef: UUID?
+    var exclusiveKey: String?
+    var pendingLevel: Int?
+    var serialNumber: String?
+    var category: String?
+    var headcount: Int?
+    var memberIDs: [UUID]?
+    var poorMembers: Int?
+    var label: String?
+    var schemaVersion: Int
+    var now: Date
+    var id: UUID
+    var kind: String
+    var version: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 21)
+        bindings.append(self.stateName)
+        bindings.append(self.state)
+        bindings.append(self.unitPath)
+        bindings.append(self.pendingRole)
+        bindings.append(self.pendingSince)
+        bindings.append(self.dueAt)
+        bindings.append(self.policyVersion)
+        bindings.append(self.subjectRef)
+        bindings.append(self.exclusiveKey)
+        bindings.append(self.pendingLevel)
+        bindings.append(self.serialNumber)
+        bindings.append(self.category)
+        bindings.append(self.headcount)
+        bindings.append(self.memberIDs)
+        bindings.append(self.poorMembers)
+        bindings.append(self.label)
+        bindings.append(self.schemaVersion)
+        bindings.append(self.now)
+        bindings.append(self.id)
+        bindings.append(self.kind)
+        bindings.append(self.version)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int.self) }
+}
