@@ -7,6 +7,13 @@
 -- the rest effective. The pending rows carry whole documents in the stored form, so the page can
 -- be loaded over HTTP; the effective rows' documents are stubs (no page here decodes them).
 
+-- The number of applications: psql -v applications=10000 …; 1,000,000 when not given. The
+-- shape (90 days, 30 % pending, 84 grids) is the same at every size.
+\if :{?applications}
+\else
+\set applications 1000000
+\endif
+
 BEGIN;
 
 INSERT INTO units (id, parent_id, kind, code, name, path)
@@ -63,8 +70,8 @@ SELECT gen_random_uuid(), 'vehicle_pass',
        '2020-02-v1', gen_random_uuid(), NULL, CASE WHEN pending THEN level END,
        CASE WHEN pending THEN '川Q' || lpad((n % 100000)::text, 5, '0') END, since, since
   FROM (SELECT n, n % 10 < 3 AS pending, 1 + (n / 10) % 5 AS level,
-               timestamptz '2020-02-10 08:00+08' + (n::bigint * 7776 / 1000) * interval '1 second' AS since, n % 84 AS grid
-          FROM generate_series(1, 1000000) AS n) AS s
+               timestamptz '2020-02-10 08:00+08' + (n::bigint * 7776000 / :applications) * interval '1 second' AS since, n % 84 AS grid
+          FROM generate_series(1, :applications) AS n) AS s
   JOIN (SELECT path, row_number() OVER (ORDER BY path) - 1 AS grid FROM units WHERE kind = 'grid') AS g USING (grid);
 
 COMMIT;
