@@ -131,12 +131,16 @@ public struct ApprovalInbox: Sendable {
         var merged: [(PendingApplication, Int64)] = try await self.database.withConnection { connection in
             var merged: [(PendingApplication, Int64)] = []
             for assignment in assignments {
+                // A grid has no units below it: a role held at a grid covers the rows of that
+                // grid exactly, which instances_pending_grid (schema 0015) gives in age order.
+                let exact = assignment.role.heldAt == .grid
                 let rows = try await connection.query("""
                     SELECT id, version, state::text, unit_path::text, pending_since, due_at,
                            (extract(epoch FROM pending_since) * 1000000)::bigint
                       FROM instances
                      WHERE kind = \(PassApplication.kind) AND pending_role = \(assignment.role.rawValue)
-                       AND unit_path <@ \(assignment.unitPath.description)::ltree
+                       AND CASE WHEN \(exact) THEN unit_path = \(assignment.unitPath.description)::ltree
+                                ELSE unit_path <@ \(assignment.unitPath.description)::ltree END
                        AND (\(after?.micros)::bigint IS NULL
                             OR (pending_since, id) > ('epoch'::timestamptz + \(after?.micros ?? 0) * interval '1 microsecond', \(after?.id ?? UUID())))
                      ORDER BY pending_since, id
