@@ -12,7 +12,9 @@ import SignoffCore
 struct PreparedStatementTests {
     @Test func aPreparationThatFailedDoesNotSpoilItsConnection() async throws {
         let endpoint = try await TestCluster.shared.freshDatabase()
-        try await Database.with(endpoint: endpoint, maxConnections: 1, logger: TestCluster.logger) { database in
+        // Generous waits: opening the replacement connection may take a while on a loaded machine.
+        let limits = DatabaseLimits(connectionWait: .seconds(30), operation: .seconds(60))
+        try await Database.with(endpoint: endpoint, maxConnections: 1, limits: limits, logger: TestCluster.logger) { database in
             let logger = database.logger
             let statement = LoadInstanceStatement(id: UUID(), kind: "account")
             // The first preparation on the pool's one connection happens inside a transaction
@@ -23,9 +25,18 @@ struct PreparedStatementTests {
                     _ = try await connection.rows(statement, logger: logger)
                 }
             }
-            // The statement works on the next lease, a fresh connection, and finds nothing.
-            let rows = try await database.withConnection { connection in
-                try await connection.rows(statement, logger: logger).count
+            // The statement works on a fresh connection and finds nothing. A lease taken while
+            // the old one is still closing is refused as unavailable (a client retries those);
+            // without the close, every try would fail with the remembered preparation error.
+            var rows: Int?
+            for _ in 0..<50 where rows == nil {
+                do {
+                    rows = try await database.withConnection { connection in
+                        try await connection.rows(statement, logger: logger).count
+                    }
+                } catch let error as SignoffError where error.code == .databaseUnavailable {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
             }
             #expect(rows == 0)
             // A refusal of the data (not of the statement) keeps the connection and the statement.
