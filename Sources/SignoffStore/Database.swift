@@ -75,7 +75,7 @@ public final class Database: Sendable {
     /// task that outlives the request, gets a connection of its own, as outside a scope.
     public func scoped<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
         if let current = Self.scope, current.database === self { return try await body() }
-        let lease = try await self.lease(wait: self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
+        let lease = try await self.lease(wait: self.leaseWait())
         defer { lease.release() }
         let scope = RequestScope(database: self, lease: lease)
         let outcome: Swift.Result<Result, any Error>
@@ -185,8 +185,7 @@ public final class Database: Sendable {
             if !Self.isConnectionLost(translated) {
                 _ = try? await Self.query("ROLLBACK", on: connection, logger: logger)
             }
-            // A prepared statement's failed preparation would stay with the connection (see `watched`).
-            if Prepared.mayHavePoisoned(error) { connection.close().whenComplete { _ in } }
+            Prepared.closeIfSpoiled(connection, by: error, logger: logger)
             throw translated
         }
         do {
@@ -228,17 +227,21 @@ public final class Database: Sendable {
         wait: Duration?,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let unbounded = Self.unboundedOperations
-        let wait = wait ?? (unbounded ? .seconds(600)
-            : self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait)
         if let scope = self.claimScope() {
             defer { scope.release() }
             scope.noteForeignStatement()
             return try await self.watched(scope.lease, body)
         }
-        let lease = try await self.lease(wait: wait)
+        let lease = try await self.lease(wait: wait ?? self.leaseWait())
         defer { lease.release() }
         return try await self.watched(lease, body)
+    }
+
+    /// How long a new lease may wait: long for unbounded work (the CLI, seeding), short while
+    /// the server is known down (but for a probe a second), else the configured wait.
+    private func leaseWait() -> Duration {
+        Self.unboundedOperations ? .seconds(600)
+            : self.isKnownUnreachable && !self.takeProbe() ? self.limits.unreachableWait : self.limits.connectionWait
     }
 
     /// Runs `body` on the leased connection in a task of its own, watched (see `withConnection`).
@@ -323,11 +326,7 @@ public final class Database: Sendable {
         do {
             return try outcome.get()
         } catch {
-            if Prepared.mayHavePoisoned(error) {
-                // PostgresNIO keeps a failed preparation for the connection's life: a fresh one replaces it.
-                self.logger.warning("a prepared statement failed; closing its connection", metadata: ["signoff.error": "\(String(reflecting: error))"])
-                connection.close().whenComplete { _ in }
-            }
+            Prepared.closeIfSpoiled(connection, by: error, logger: self.logger)
             let translated = Self.translate(error)
             if let signoff = translated as? SignoffError, signoff.code == .databaseUnavailable {
                 self.unreachableSince.withLock { $0 = $0 ?? .now }

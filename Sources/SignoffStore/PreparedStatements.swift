@@ -9,8 +9,8 @@ import PostgresNIO
 ///
 /// Each names its parameters' types, so a first execution with a NULL cannot fix a type the
 /// later ones would not match, and its SQL starts with `Prepared.marker`: PostgresNIO remembers a
-/// failed preparation for the connection's life, so `Database.watched` closes a connection on
-/// which one of these failed for a reason other than its data, and the pool opens a fresh one.
+/// failed preparation for the connection's life, so a connection on which one of these failed
+/// for a reason other than its data is closed (`closeIfSpoiled`), and the pool opens a fresh one.
 enum Prepared {
     static let marker = "/* signoff prepared */ "
 
@@ -20,6 +20,15 @@ enum Prepared {
         guard let psql = error as? PSQLError, psql.query?.sql.hasPrefix(Self.marker) == true else { return false }
         guard let state = psql.serverInfo?[.sqlState] else { return true }
         return !["22", "23", "40", "P0", "SO"].contains(String(state.prefix(2)))
+    }
+
+    /// Closes `connection` when `error` may have left a failed preparation on it (`mayHavePoisoned`).
+    /// Called where statements fail: a lease's watched body and a transaction's rollback (which
+    /// sees the error before it is translated).
+    static func closeIfSpoiled(_ connection: PostgresConnection, by error: any Error, logger: Logger) {
+        guard Self.mayHavePoisoned(error), !connection.isClosed else { return }
+        logger.warning("a prepared statement failed; closing its connection", metadata: ["signoff.error": "\(String(reflecting: error))"])
+        connection.close().whenComplete { _ in }
     }
 }
 
