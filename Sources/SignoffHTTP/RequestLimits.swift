@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import SignoffCore
 import SignoffStore
 
@@ -60,21 +61,29 @@ struct DeadlineResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Contex
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let inner = self.inner
-        let work = Task { try await inner.respond(to: request, context: context) }
         let (events, sink) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(4))
-        let waiter = Task {
-            sink.yield(.answered(await work.result))
+        let work = Task {
+            do {
+                sink.yield(.answered(.success(try await inner.respond(to: request, context: context))))
+            } catch {
+                sink.yield(.answered(.failure(error)))
+            }
             sink.finish()
         }
+        // The two moments are timers of an event loop (the one running this request, under
+        // `signoff serve`): no task and no thread of their own per request, where a sleeping
+        // task cost a dispatch timer per request.
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
         let deadline = self.deadline, grace = self.grace
-        let timer = Task {
-            guard (try? await Task.sleep(for: deadline)) != nil else { return }
+        let timeout = loop.scheduleTask(in: Self.amount(deadline)) {
             sink.yield(.deadline)
             work.cancel()
-            guard (try? await Task.sleep(for: grace)) != nil else { return }
-            sink.yield(.deadline)
         }
-        defer { timer.cancel() }
+        let abandon = loop.scheduleTask(in: Self.amount(deadline + grace)) { sink.yield(.deadline) }
+        defer {
+            timeout.cancel()
+            abandon.cancel()
+        }
         var timedOut = false
         let answer: Result<Response, any Error>? = await withTaskCancellationHandler {
             for await event in events {
@@ -88,7 +97,6 @@ struct DeadlineResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Contex
         } onCancel: {
             work.cancel()
         }
-        _ = waiter
         if !timedOut, let answer { return try answer.get() }
         context.logger.warning("request passed its deadline", metadata: [
             "signoff.deadline_ms": "\(deadline.components.seconds * 1000 + deadline.components.attoseconds / 1_000_000_000_000_000)",
@@ -109,6 +117,10 @@ struct DeadlineResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Contex
         response.headers[.requestID] = context.id
         response.headers[.connection] = "close"
         return response
+    }
+
+    private static func amount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 }
 

@@ -87,7 +87,7 @@ public struct AccountStore: Sendable {
         // Hashed before the transaction, so the connection does not wait on bcrypt.
         var new = new
         if new.passwordHash == nil, let password = new.password {
-            new.passwordHash = try self.hashPassword(password)
+            new.passwordHash = try await self.hashPassword(password)
             new.password = nil
         }
         return try await self.database.transaction { [new] connection in
@@ -110,7 +110,8 @@ public struct AccountStore: Sendable {
         // Administrators manage accounts of their subtree; the home unit is the shallowest role unit.
         let home = roles.min { $0.unitPath.labels.count < $1.unitPath.labels.count }!.unitPath
         let id = UUID()
-        let hash = new.passwordHash ?? new.password.map { Bcrypt.hash($0, cost: self.settings.bcryptCost) }
+        var hash = new.passwordHash
+        if hash == nil, let password = new.password { hash = try await Passwords.hash(password, cost: self.settings.bcryptCost) }
         // The roles and the password are written by the account's reactions to its `create`.
         try await connection.query("""
             INSERT INTO users (id, username, phone, display_name, person_id)
@@ -233,14 +234,14 @@ public struct AccountStore: Sendable {
 
     // MARK: Passwords
 
-    public func hashPassword(_ password: String) throws -> String {
+    public func hashPassword(_ password: String) async throws -> String {
         try Self.validatePassword(password)
-        return Bcrypt.hash(password, cost: self.settings.bcryptCost)
+        return try await Passwords.hash(password, cost: self.settings.bcryptCost)
     }
 
     /// Sets an account's password: its `set_password` transition, audited without the hash.
     public func setPassword(userID: UUID, password: String, by actor: Principal, requestID: String? = nil) async throws {
-        let hash = try self.hashPassword(password)
+        let hash = try await self.hashPassword(password)
         try await self.database.transaction { connection in
             try await self.setPassword(userID: userID, hash: hash, by: actor, requestID: requestID, on: connection)
         }
@@ -290,13 +291,13 @@ public struct AccountStore: Sendable {
             return nil
         }
         guard let found else {
-            _ = Bcrypt.verify(password, hash: Self.decoyHash)
+            _ = try await Passwords.verify(password, hash: Self.decoyHash)
             throw SignoffError(.invalidCredentials, "The login or the password is wrong.")
         }
         if let lockedUntil = found.lockedUntil, lockedUntil > now {
             throw Self.locked(until: lockedUntil, now: now)
         }
-        guard let hash = found.hash, Bcrypt.verify(password, hash: hash) else {
+        guard let hash = found.hash, try await Passwords.verify(password, hash: hash) else {
             try await self.recordFailure(userID: found.id, now: now)
             throw SignoffError(.invalidCredentials, "The login or the password is wrong.")
         }

@@ -202,7 +202,7 @@ public struct AuditCheckStore: Sendable {
             "# format: <sha256 of the chain's last row>  <kind>/<subject id>@<seq>",
         ]
         let body = lines.map { $0 + "\n" }.joined()
-        let digest = SHA256.hash(data: Data(body.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.encode(SHA256.hash(data: Data(body.utf8)))
         let text = header.joined(separator: "\n") + "\n" + body + "# sha256-of-lines: \(digest)\n"
         let day = String(stamp.prefix(10))
         return ("signoff-audit-heads-\(day).txt", text)

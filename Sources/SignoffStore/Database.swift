@@ -259,28 +259,31 @@ public final class Database: Sendable {
         }
         let (events, sink) = AsyncStream<BodyEvent<Result>>.makeStream()
         defer { sink.finish() }
-        let work = Task { try await body(connection) }
-        let waiter = Task { sink.yield(.finished(await work.result)) }
+        let work = Task {
+            do {
+                sink.yield(.finished(.success(try await body(connection))))
+            } catch {
+                sink.yield(.finished(.failure(error)))
+            }
+        }
         // Watches the connection (polled: a close callback per lease would pile up on a pooled
         // connection) and the operation bound. A query that never returns (a server that stopped
         // answering) ends when the connection is closed past the bound; the pool replaces it.
-        let monitor = Task { [limits = self.limits] in
-            let started = ContinuousClock.now
-            var overdue = false
-            while (try? await Task.sleep(for: .milliseconds(200))) != nil {
-                if connection.isClosed {
-                    sink.yield(.closed)
-                    return
-                }
-                if !unbounded, !overdue, ContinuousClock.now - started >= limits.operation {
-                    overdue = true
-                    sink.yield(.overdue)
-                }
+        // Both are timers of the connection's event loop, so a lease costs no task or thread of
+        // its own for them: a sleeping task took a dispatch timer per lease.
+        let loop = connection.eventLoop
+        let poll = TimeAmount.milliseconds(200)
+        let closedWatch = loop.scheduleRepeatedTask(initialDelay: poll, delay: poll) { task in
+            if connection.isClosed {
+                sink.yield(.closed)
+                task.cancel()
             }
         }
+        let overdueWatch = unbounded ? nil : loop.scheduleTask(in: Self.amount(self.limits.operation)) { sink.yield(.overdue) }
         var grace: Task<Void, Never>?
         defer {
-            monitor.cancel()
+            closedWatch.cancel()
+            overdueWatch?.cancel()
             grace?.cancel()
         }
         let outcome: Swift.Result<Result, any Error>? = await withTaskCancellationHandler {
@@ -314,7 +317,6 @@ public final class Database: Sendable {
             work.cancel()
             connection.close().whenComplete { _ in }
         }
-        _ = waiter
         if lease.cancelled.withLock({ $0 }) { throw CancellationError() }
         if lease.timedOut.withLock({ $0 }) {
             throw self.unavailable("A database operation took longer than \(self.limits.operation.components.seconds) s and was stopped. The change was not saved; try again.")
@@ -395,10 +397,8 @@ public final class Database: Sendable {
             }
             sink.finish()
         }
-        let timer = Task {
-            guard (try? await Task.sleep(for: wait)) != nil else { return }
-            sink.yield(.timedOut)
-        }
+        // A timer of an event loop, not a sleeping task (a dispatch timer per lease).
+        let timer = PostgresClient.defaultEventLoopGroup.any().scheduleTask(in: Self.amount(wait)) { sink.yield(.timedOut) }
         defer { timer.cancel() }
         var iterator = events.makeAsyncIterator()
         let event = await withTaskCancellationHandler {
@@ -426,6 +426,10 @@ public final class Database: Sendable {
             self.unreachableSince.withLock { $0 = $0 ?? .now }
             throw self.unavailable("No database connection within \(Self.milliseconds(wait)) ms: the database is unreachable or busy.")
         }
+    }
+
+    static func amount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {

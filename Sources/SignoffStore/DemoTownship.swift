@@ -46,7 +46,7 @@ public struct DemoTownship: Sendable {
         if !existing.isEmpty {
             return Result(created: false, logins: Self.logins)
         }
-        let hash = try self.accounts.hashPassword(password)
+        let hash = try await self.accounts.hashPassword(password)
         let (cast, workers) = try await self.accounts.database.transaction { connection in
             let township = try await organisation.createUnit(kind: .township, code: Self.townshipCode, name: "联合苗族乡", parentID: nil, on: connection)
             // The first administrator is created by the service itself, as `signoff user add` does.

@@ -12,7 +12,7 @@ public struct Migration: Sendable, Equatable {
 
     /// SHA-256 of the file's bytes, hex.
     public var checksum: String {
-        SHA256.hash(data: Data(self.sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(self.sql.utf8)))
     }
 
     public init(version: Int, name: String, sql: String) {

@@ -43,6 +43,8 @@ extension PostgresConnection {
 
 /// The account behind a bearer token (`AccountStore.authenticate`).
 struct TokenActorStatement: PostgresPreparedStatement {
+    /// A fixed name: PostgresNIO's default reflects the type's name on every call.
+    static let name = "signoff_token_actor"
     typealias Row = (UUID, String, UUID?, String)
     static let sql = Prepared.marker + """
         SELECT u.id, u.display_name, u.person_id,
@@ -74,6 +76,8 @@ struct TokenActorStatement: PostgresPreparedStatement {
 /// Counts one write in each of its buckets, in this session's shard, and returns each bucket's
 /// count over all shards in the window (`WriteLimiter.admit`).
 struct WriteHitStatement: PostgresPreparedStatement {
+    /// A fixed name: PostgresNIO's default reflects the type's name on every call.
+    static let name = "signoff_write_hit"
     typealias Row = (String, Int)
     static let sql = Prepared.marker + """
         WITH hit AS (
@@ -108,6 +112,8 @@ struct WriteHitStatement: PostgresPreparedStatement {
 
 /// An instance's stored form (`TransitionStore.load`).
 struct LoadInstanceStatement: PostgresPreparedStatement {
+    /// A fixed name: PostgresNIO's default reflects the type's name on every call.
+    static let name = "signoff_load_instance"
     typealias Row = (String, Int, Date, Date, Int)
     static let sql = Prepared.marker + """
         SELECT state::text, version, created_at, updated_at, schema_version FROM instances WHERE id = $1 AND kind = $2
@@ -130,6 +136,8 @@ struct LoadInstanceStatement: PostgresPreparedStatement {
 /// Locks a user's `Idempotency-Key` for the transaction and returns the response kept with it,
 /// if any (`TransitionStore.claimKey`).
 struct ClaimKeyStatement: PostgresPreparedStatement {
+    /// A fixed name: PostgresNIO's default reflects the type's name on every call.
+    static let name = "signoff_claim_key"
     typealias Row = (Data, Int, Data)
     static let sql = Prepared.marker + """
         SELECT request_hash, status, body FROM idempotency_claim($1, $2, $3)
@@ -149,42 +157,4 @@ struct ClaimKeyStatement: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-}
-
-/// An instance's due moments as it now stands (`TimerStore.sync`): drops what no longer
-/// applies and adds what is new, in one round trip.
-struct SyncTimersStatement: PostgresPreparedStatement {
-    typealias Row = ()
-    static let sql = Prepared.marker + """
-        WITH dropped AS (
-            DELETE FROM timers WHERE instance_id = $1 AND fired_at IS NULL AND NOT (key = ANY($2::text[]))
-        )
-        INSERT INTO timers (key, instance_id, kind, name, due_at, payload, created_at, next_attempt_at)
-        SELECT k, $1, $3, n, d, p::jsonb, $7, d
-          FROM unnest($2::text[], $4::text[], $5::timestamptz[], $6::text[]) AS t(k, n, d, p)
-        ON CONFLICT (key) DO NOTHING
-        """
-    static let bindingDataTypes: [PostgresDataType] = [.uuid, .textArray, .text, .textArray, .timestamptzArray, .textArray, .timestamptz]
-
-    var instanceID: UUID
-    var keys: [String]
-    var kind: String
-    var names: [String]
-    var dues: [Date]
-    var payloads: [String]
-    var now: Date
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 7)
-        bindings.append(self.instanceID)
-        bindings.append(self.keys)
-        bindings.append(self.kind)
-        bindings.append(self.names)
-        bindings.append(self.dues)
-        bindings.append(self.payloads)
-        bindings.append(self.now)
-        return bindings
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row { () }
 }

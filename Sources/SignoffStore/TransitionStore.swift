@@ -294,30 +294,35 @@ public struct TransitionStore: Sendable {
         on connection: PostgresConnection
     ) async throws -> TransitionOutcome<Machine> {
         let effect = transitioned.effect
-        try await AuditLog.append(
-            AuditEntry(
-                subjectKind: kind, subjectID: transitioned.stored.id, event: effect.event,
-                fromState: transitioned.fromState, toState: transitioned.stored.machine.stateName,
-                actor: actor, actingAs: effect.actingAs, reason: effect.reason, payload: effect.payload,
-                at: now, requestID: metadata.requestID
-            ),
-            on: connection, logger: self.database.logger
-        )
         let machine = transitioned.stored.machine
+        let response = try render.map { try $0(transitioned) }
         // Only what an outbox consumer takes is queued; each row is marked done at once for the
         // consumers that never take its name, so nothing waits in the table for ever.
+        var queued = FinishStatement.Queued()
         for event in effect.emitted + machine.notices(for: effect) {
             let consumers = OutboxRoutes.consumers(of: event.name)
             guard !consumers.isEmpty else { continue }
-            let delivered: Date? = consumers.contains(.vehicleEvents) ? nil : now
-            let notified: Date? = consumers.contains(.notifications) ? nil : now
-            try await connection.query("""
-                INSERT INTO outbox (name, key, subject_kind, subject_id, payload, created_at, delivered_at, notified_at)
-                VALUES (\(event.name), \(event.key), \(kind), \(transitioned.stored.id), \(try StoreCoding.json(event.payload))::jsonb, \(now),
-                        \(delivered), \(notified))
-                ON CONFLICT (key) DO NOTHING
-                """, logger: self.database.logger)
+            queued.names.append(event.name)
+            queued.keys.append(event.key)
+            queued.payloads.append(try StoreCoding.json(event.payload))
+            queued.delivered.append(!consumers.contains(.vehicleEvents))
+            queued.notified.append(!consumers.contains(.notifications))
         }
+        // The audit row, the outbox, the instance's due moments as it now stands (the only place
+        // timers are written) and the kept response: one statement, one round trip.
+        let finish = FinishStatement(
+            audit: AuditEntry(
+                subjectKind: kind, subjectID: transitioned.stored.id, event: effect.event,
+                fromState: transitioned.fromState, toState: machine.stateName,
+                actor: actor, actingAs: effect.actingAs, reason: effect.reason, payload: effect.payload,
+                at: now, requestID: metadata.requestID
+            ),
+            auditPayload: try StoreCoding.json(effect.payload),
+            timers: try TimerStore.plan(instanceID: transitioned.stored.id, previous: previousMoments, moments: machine.dueMoments),
+            queued: queued,
+            kept: response.flatMap { response in metadata.idempotency.map { (actor.userID, $0, response) } }
+        )
+        _ = try await connection.rows(finish, logger: self.database.logger)
         // Reactions declared for emitted events (a credential to sign, a role row), in this transaction.
         let reactions = self.reactions
         for event in effect.emitted {
@@ -325,17 +330,6 @@ public struct TransitionStore: Sendable {
                 try await reaction.react(to: event, subjectKind: kind, subjectID: transitioned.stored.id, at: now,
                                          on: connection, logger: self.database.logger)
             }
-        }
-        // The instance's due moments as it now stands: the only place timers are written.
-        try await TimerStore.sync(instanceID: transitioned.stored.id, kind: kind, previous: previousMoments,
-                                  moments: machine.dueMoments, now: now,
-                                  on: connection, logger: self.database.logger)
-        var response: StoredResponse?
-        if let render {
-            response = try render(transitioned)
-        }
-        if let response {
-            try await self.remember(response, metadata: metadata, actor: actor, now: now, on: connection)
         }
         return .applied(transitioned, response: response)
     }
@@ -422,26 +416,109 @@ private struct AuditEntry: Sendable {
     var requestID: String?
 }
 
-extension AuditLog {
-    /// Appends a transition's row; the database trigger chains it. Private to this file, so
-    /// the transition path is the only writer of the audit trail.
-    fileprivate static func append(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
-        let payload = try StoreCoding.json(entry.payload)
-        let actorID: UUID? = entry.actor.userID == Principal.systemUserID ? nil : entry.actor.userID
-        try await connection.query("""
+/// What a transition writes besides the instance (`TransitionStore.finish`), private to the
+/// door, in one round trip: the audit row (the database trigger numbers and chains it), the
+/// outbox rows, the instance's timers when its due moments changed, and the response kept with
+/// the `Idempotency-Key`. The parts touch different tables and none reads another's rows, so
+/// they can be one statement; the instance's own `UPDATE` goes first, as the audit trigger
+/// reads the seq it advanced.
+private struct FinishStatement: PostgresPreparedStatement {
+    static let name = "signoff_finish"
+    typealias Row = Int
+    static let sql = Prepared.marker + """
+        WITH audit AS (
             INSERT INTO audit_events (subject_kind, subject_id, seq, event, from_state, to_state, actor_user_id, actor_name,
                                       actor_role, actor_unit_id, actor_unit_path, reason, payload, at, request_id, hash)
-            VALUES (\(entry.subjectKind), \(entry.subjectID), 0, \(entry.event), \(entry.fromState), \(entry.toState),
-                    \(actorID), \(entry.actor.displayName), \(entry.actingAs?.role.rawValue), \(entry.actingAs?.unitID),
-                    \(entry.actingAs?.unitPath.description), \(entry.reason), \(payload)::jsonb, \(entry.at), \(entry.requestID), ''::bytea)
-            """, logger: logger)
+            VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, ''::bytea)
+            RETURNING 1
+        ), dropped AS (
+            DELETE FROM timers
+             WHERE $15::bool AND instance_id = $2 AND fired_at IS NULL AND NOT (key = ANY($16::text[]))
+        ), timed AS (
+            INSERT INTO timers (key, instance_id, kind, name, due_at, payload, created_at, next_attempt_at)
+            SELECT k, $2::uuid, $1::text, n, d, p::jsonb, $13::timestamptz, d
+              FROM unnest($16::text[], $17::text[], $18::timestamptz[], $19::text[]) AS t(k, n, d, p)
+             WHERE $15::bool
+            ON CONFLICT (key) DO NOTHING
+        ), queued AS (
+            INSERT INTO outbox (name, key, subject_kind, subject_id, payload, created_at, delivered_at, notified_at)
+            SELECT n, k, $1::text, $2::uuid, p::jsonb, $13::timestamptz, CASE WHEN d THEN $13::timestamptz END,
+                   CASE WHEN o THEN $13::timestamptz END
+              FROM unnest($20::text[], $21::text[], $22::text[], $23::bool[], $24::bool[]) AS q(n, k, p, d, o)
+            ON CONFLICT (key) DO NOTHING
+        ), kept AS (
+            INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at)
+            SELECT $25::uuid, $26::text, $27::bytea, $28::int4, $29::bytea, $13::timestamptz WHERE $26::text IS NOT NULL
+        )
+        SELECT count(*)::int8 FROM audit
+        """
+    static let bindingDataTypes: [PostgresDataType] = [
+        .text, .uuid, .text, .text, .text, .uuid, .text, .text, .uuid, .text, .text, .text, .timestamptz, .text,
+        .bool, .textArray, .textArray, .timestamptzArray, .textArray,
+        .textArray, .textArray, .textArray, .boolArray, .boolArray,
+        .uuid, .text, .bytea, .int8, .bytea,
+    ]
+
+    /// The outbox rows, one element each; `delivered` and `notified` mark a row done at once
+    /// for a consumer that does not take its name.
+    struct Queued {
+        var names: [String] = []
+        var keys: [String] = []
+        var payloads: [String] = []
+        var delivered: [Bool] = []
+        var notified: [Bool] = []
     }
+
+    var audit: AuditEntry
+    var auditPayload: String
+    var timers: TimerStore.Plan?
+    var queued: Queued
+    var kept: (user: UUID, request: IdempotencyRequest, response: StoredResponse)?
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 29)
+        let entry = self.audit
+        bindings.append(entry.subjectKind)
+        bindings.append(entry.subjectID)
+        bindings.append(entry.event)
+        bindings.append(entry.fromState)
+        bindings.append(entry.toState)
+        bindings.append(entry.actor.userID == Principal.systemUserID ? nil : entry.actor.userID)
+        bindings.append(entry.actor.displayName)
+        bindings.append(entry.actingAs?.role.rawValue)
+        bindings.append(entry.actingAs?.unitID)
+        bindings.append(entry.actingAs?.unitPath.description)
+        bindings.append(entry.reason)
+        bindings.append(self.auditPayload)
+        bindings.append(entry.at)
+        bindings.append(entry.requestID)
+        bindings.append(self.timers != nil)
+        bindings.append(self.timers?.keys ?? [])
+        bindings.append(self.timers?.names ?? [])
+        bindings.append(self.timers?.dues ?? [])
+        bindings.append(self.timers?.payloads ?? [])
+        bindings.append(self.queued.names)
+        bindings.append(self.queued.keys)
+        bindings.append(self.queued.payloads)
+        bindings.append(self.queued.delivered)
+        bindings.append(self.queued.notified)
+        bindings.append(self.kept?.user)
+        bindings.append(self.kept?.request.key)
+        try bindings.append(self.kept.map { Data($0.request.requestHash) })
+        bindings.append(self.kept.map { $0.response.status })
+        try bindings.append(self.kept?.response.body)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int.self) }
 }
 
 /// The version-checked write of an instance's new state and projection (`TransitionStore.apply`),
 /// private to the door;
 /// it advances the instance's audit seq, the chain head its audit row must follow (schema 0014).
 private struct UpdateInstanceStatement: PostgresPreparedStatement {
+    /// A fixed name: PostgresNIO's default reflects the type's name on every call.
+    static let name = "signoff_update_instance"
     typealias Row = Int
     static let sql = Prepared.marker + """
         UPDATE instances

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import SignoffCore
 import SignoffStore
 
@@ -21,6 +23,10 @@ struct Signoff: AsyncParsableCommand {
 
     /// Runs the command; a `SignoffError` is reported by its sentence, not its type.
     static func main() async {
+        // Swift concurrency's jobs run on the event loops that do the I/O, so an await on a
+        // query or a response no longer hops between two thread pools. Nothing here blocks a
+        // thread for long: child processes are waited for at start-up and shut-down only.
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {

@@ -230,7 +230,7 @@ public struct AuditStatement: Sendable, Equatable {
     }
 
     public static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        Hex.encode(bytes)
     }
 
     public static func bytes(hex: String) -> [UInt8]? {

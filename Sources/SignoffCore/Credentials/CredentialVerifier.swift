@@ -35,7 +35,7 @@ public struct CredentialKey: Codable, Hashable, Sendable {
 
     /// A key's id: the first 8 hex digits of the SHA-256 of its raw public key.
     public static func keyID(of publicKey: Curve25519.Signing.PublicKey) -> String {
-        SHA256.hash(data: publicKey.rawRepresentation).prefix(4).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: publicKey.rawRepresentation).prefix(4))
     }
 
     /// Whether the key was current at `date`.

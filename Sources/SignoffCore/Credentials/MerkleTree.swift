@@ -34,7 +34,7 @@ public enum MerkleTree {
     }
 
     public static func rootHex(_ leaves: [Leaf]) -> String {
-        self.root(leaves).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(self.root(leaves))
     }
 
     public static func leafHash(_ data: [UInt8]) -> [UInt8] {

@@ -64,7 +64,7 @@ struct UsersController {
             let (body, raw) = try await JSONBody.decode(CreateUser.self, from: request, maxSize: 16 * 1024)
             let metadata = try TransitionResponder.metadata(request, body: raw, requestID: context.requestID)
             // Hashed before the transaction: bcrypt takes a while, and no connection should wait on it.
-            let hash = try self.accounts.hashPassword(body.password)
+            let hash = try await self.accounts.hashPassword(body.password)
             let outcome = try await self.accounts.transitions.write(metadata: metadata, actor: context.actor) { connection in
                 let user = try await self.accounts.createUser(
                     .init(username: body.username, displayName: body.displayName, phone: body.phone, password: nil,

@@ -16,7 +16,7 @@ public struct WebSession: Sendable {
     public var csrfToken: String { Self.digest("csrf", self.token) }
 
     static func digest(_ purpose: String, _ value: String) -> String {
-        SHA256.hash(data: Data("signoff.\(purpose):\(value)".utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data("signoff.\(purpose):\(value)".utf8)))
     }
 
     static let cookieName = "signoff_session"

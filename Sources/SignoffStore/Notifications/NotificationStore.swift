@@ -98,14 +98,16 @@ public struct NotificationStore: Sendable {
         case deferred, skipped, failed
     }
 
+    /// The notice that fell due first (`outbox_notice_queue`, schema 0016): the ones held back
+    /// by the quiet hours come after every due one, so a claim does not walk them.
     private func handleNext(policy: NotificationPolicy, skipping done: [Int]) async throws -> (Int, Outcome)? {
         try await self.database.transaction { connection -> (Int, Outcome)? in
             let now = self.clock.now()
             let rows = try await connection.query("""
                 SELECT id, name, key, subject_kind, subject_id, payload::text, created_at FROM outbox
-                 WHERE notified_at IS NULL AND name = ANY(\(policy.events))
-                   AND (notify_after IS NULL OR notify_after <= \(now)) AND NOT (id = ANY(\(done)))
-                 ORDER BY id
+                 WHERE notified_at IS NULL AND coalesce(notify_after, created_at) <= \(now)
+                   AND name = ANY(\(policy.events)) AND NOT (id = ANY(\(done)))
+                 ORDER BY coalesce(notify_after, created_at), id
                  LIMIT 1
                    FOR UPDATE SKIP LOCKED
                 """, logger: self.logger)

@@ -5,7 +5,7 @@ import SignoffCore
 
 /// The `timers` table: each instance's due moments, fired once each.
 ///
-/// `sync` is called by the transition path only, in the transition's transaction. `fireDue`
+/// Only the transition path writes an instance's timers (`plan`), in the transition's one write. `fireDue`
 /// claims due rows with `FOR UPDATE SKIP LOCKED`, so any number of service instances can
 /// run it against one database; a row is published to the outbox and marked fired in one
 /// transaction, so it fires exactly once. A row that fails is retried with backoff.
@@ -53,23 +53,23 @@ public struct TimerStore: Sendable {
 
     // MARK: Keeping them
 
-    /// Makes the instance's unfired timers equal to `moments` (they were `previous`): drops the ones that no longer
-    /// apply (the level was signed) and adds new ones. A key that already fired is never added again.
-    static func sync(
-        instanceID: UUID, kind: String, previous: [DueMoment], moments: [DueMoment], now: Date,
-        on connection: PostgresConnection, logger: Logger
-    ) async throws {
+    /// The instance's unfired timers as they must stand after a transition (they were
+    /// `previous`), or nil when the transition left them as they were (most transitions): the
+    /// transition path's one write then drops the ones that no longer apply (the level was
+    /// signed) and adds new ones. A key that already fired is never added again.
+    struct Plan: Sendable {
+        var keys: [String]
+        var names: [String]
+        var dues: [Date]
+        var payloads: [String]
+    }
+
+    static func plan(instanceID: UUID, previous: [DueMoment], moments: [DueMoment]) throws -> Plan? {
         let keys = moments.map { $0.key(for: instanceID) }
-        // The table already holds the moments the instance had before the transition, so when
-        // the transition left them as they were (most transitions) there is nothing to write.
-        if Set(keys) == Set(previous.map { $0.key(for: instanceID) }) { return }
-        let names = moments.map(\.name.rawValue)
-        let dues = moments.map(\.at)
-        let payloads = try moments.map { try StoreCoding.json($0.payload) }
-        // One round trip: drop what no longer applies, add what is new.
-        let statement = SyncTimersStatement(instanceID: instanceID, keys: keys, kind: kind, names: names,
-                                            dues: dues, payloads: payloads, now: now)
-        _ = try await connection.rows(statement, logger: logger)
+        // The table already holds the moments the instance had before the transition.
+        if Set(keys) == Set(previous.map { $0.key(for: instanceID) }) { return nil }
+        return Plan(keys: keys, names: moments.map(\.name.rawValue), dues: moments.map(\.at),
+                    payloads: try moments.map { try StoreCoding.json($0.payload) })
     }
 
     // MARK: Firing

@@ -90,7 +90,7 @@ public struct WorkersStore: Sendable {
             guard let (userID, hash, expires, failures, used, current) = found else { return wrong }
             // A phone that lost the answer sends the same code and password again: the account is
             // activated with that password already, so the retry succeeds without a change.
-            if used != nil, failures < 5, hash == Self.digest(code), let current, Bcrypt.verify(password, hash: current) {
+            if used != nil, failures < 5, hash == Self.digest(code), let current, try await Passwords.verify(password, hash: current) {
                 return nil
             }
             guard used == nil, expires > now, failures < 5 else { return wrong }
@@ -98,7 +98,7 @@ public struct WorkersStore: Sendable {
                 try await connection.query("UPDATE worker_activations SET failures = failures + 1 WHERE user_id = \(userID)", logger: self.logger)
                 return wrong
             }
-            let passwordHash = Bcrypt.hash(password, cost: self.accountSettings.bcryptCost)
+            let passwordHash = try await Passwords.hash(password, cost: self.accountSettings.bcryptCost)
             // The worker sets it themselves, with the code: audited on their account as theirs.
             let holder = try await AccountStore.activeActor(userID: userID, on: connection, logger: self.logger) ?? .system
             try await AccountStore(transitions: self.transitions, settings: self.accountSettings)

@@ -56,7 +56,7 @@ struct TestTownship: Sendable {
             return [township, village1, village2, group1, group2, grid1, grid2, gridOther]
         }
         let byCode = Dictionary(uniqueKeysWithValues: units.map { ($0.code, $0) })
-        let hash = try services.accounts.hashPassword(Self.password)
+        let hash = try await services.accounts.hashPassword(Self.password)
         var users: [String: UUID] = [:]
         var tokens: [String: String] = [:]
         for (username, role, code) in Self.accounts {

@@ -283,7 +283,7 @@ struct ExtraSigner: Sendable {
 extension TestWorld {
     /// Adds an account holding `role` at `unit` (and any `also`), with the town's password.
     func addSigner(_ username: String, _ role: Role, at unit: OrgUnit, also: [(Role, OrgUnit)] = []) async throws -> ExtraSigner {
-        let hash = try self.services.accounts.hashPassword(TestTownship.password)
+        let hash = try await self.services.accounts.hashPassword(TestTownship.password)
         let user = try await self.services.accounts.createUser(
             .init(username: username, displayName: "\(role.chineseName) \(username)", password: nil,
                   roles: [(role, unit.id)] + also.map { ($0.0, $0.1.id) }, passwordHash: hash),

@@ -65,7 +65,7 @@ struct VehiclePassFlowTests {
             // A second grid worker of the same grid, so two people hold level 1 there.
             let second = try await world.services.accounts.createUser(
                 .init(username: "gw1b", displayName: "网格员 gw1b", password: nil,
-                      roles: [(.gridWorker, world.town.grid1.id)], passwordHash: world.services.accounts.hashPassword(TestTownship.password)),
+                      roles: [(.gridWorker, world.town.grid1.id)], passwordHash: try await world.services.accounts.hashPassword(TestTownship.password)),
                 by: .bootstrap(world.town.township))
             let secondToken = try await world.services.accounts.issueToken(userID: second.id).token
             let before = try await world.snapshot(pass)
