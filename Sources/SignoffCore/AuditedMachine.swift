@@ -27,7 +27,7 @@ public protocol AuditedMachine: Sendable, Codable {
 
     /// At most one instance of this kind may hold the same key at a time (for example one
     /// active pledge per vehicle). Nil when no such rule applies in the current state.
-    var exclusiveKey: String? { get }
+    var exclusiveKey: ExclusiveKey? { get }
 
     /// The moments this instance is due for time-driven work (a level's limit, a clearance
     /// date, an expiry), as it stands now. The store keeps the `timers` table equal to this
@@ -46,7 +46,7 @@ public protocol AuditedMachine: Sendable, Codable {
 
 extension AuditedMachine {
     public static var schemaVersion: Int { 1 }
-    public var exclusiveKey: String? { nil }
+    public var exclusiveKey: ExclusiveKey? { nil }
     public var dueMoments: [DueMoment] { [] }
     public func notices(for effect: Effect) -> [DomainEvent] { [] }
 }

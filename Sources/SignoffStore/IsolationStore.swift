@@ -397,7 +397,7 @@ public struct IsolationStore: Sendable {
 
     private func refuseSecondIsolation(of personID: UUID, on connection: PostgresConnection) async throws {
         let rows = try await connection.query("""
-            SELECT id FROM instances WHERE kind = \(ReturneeIsolation.kind) AND exclusive_key = \("person:\(personID.uuidString)")
+            SELECT id FROM instances WHERE kind = \(ReturneeIsolation.kind) AND exclusive_key = \(ExclusiveKey.person(personID).text)
             """, logger: self.logger)
         for try await existing in rows.decode(UUID.self) {
             throw SignoffError(.duplicate, "此人已在隔离中。This person is already in isolation; see the open record.",

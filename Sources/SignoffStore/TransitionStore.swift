@@ -134,7 +134,7 @@ public struct TransitionStore: Sendable {
             VALUES (\(id), \(Machine.kind), \(machine.stateName), \(state)::jsonb, \(Machine.schemaVersion), 1,
                     \(projection.unitPath.description)::ltree,
                     \(projection.pendingRole?.rawValue), \(projection.pendingSince), \(projection.dueAt),
-                    \(projection.policyVersion), \(projection.subjectRef), \(machine.exclusiveKey),
+                    \(projection.policyVersion), \(projection.subjectRef), \(machine.exclusiveKey?.text),
                     \(projection.pendingLevel), \(projection.serialNumber), \(projection.category), \(projection.headcount),
                     \(Self.members(projection)), \(projection.poorMembers), \(projection.label), 1, \(now), \(now))
             """, logger: logger)
@@ -237,7 +237,7 @@ public struct TransitionStore: Sendable {
         let update = UpdateInstanceStatement(
             stateName: machine.stateName, state: state, unitPath: projection.unitPath.description,
             pendingRole: projection.pendingRole?.rawValue, pendingSince: projection.pendingSince, dueAt: projection.dueAt,
-            policyVersion: projection.policyVersion, subjectRef: projection.subjectRef, exclusiveKey: machine.exclusiveKey,
+            policyVersion: projection.policyVersion, subjectRef: projection.subjectRef, exclusiveKey: machine.exclusiveKey?.text,
             pendingLevel: projection.pendingLevel, serialNumber: projection.serialNumber, category: projection.category,
             headcount: projection.headcount, memberIDs: Self.members(projection), poorMembers: projection.poorMembers,
             label: projection.label, schemaVersion: Machine.schemaVersion, now: now,

@@ -369,7 +369,7 @@ public struct VehicleStore: Sendable {
 
     /// The open instance of `kind` about a vehicle, found through its exclusive key (a unique index).
     private func exclusive(_ kind: String, vehicleID: UUID, on connection: PostgresConnection) async throws -> UUID? {
-        let key = "vehicle:\(vehicleID.uuidString)"
+        let key = ExclusiveKey.vehicle(vehicleID).text
         let rows = try await connection.query(
             "SELECT id FROM instances WHERE kind = \(kind) AND exclusive_key = \(key)", logger: self.logger)
         for try await id in rows.decode(UUID.self) { return id }

@@ -155,7 +155,7 @@ public struct VisitStore: Sendable {
     /// The person's isolation in progress, by its exclusive key (one at a time per person).
     private func openIsolation(of person: UUID, on connection: PostgresConnection) async throws -> UUID? {
         let rows = try await connection.query("""
-            SELECT id FROM instances WHERE kind = \(ReturneeIsolation.kind) AND exclusive_key = \("person:\(person.uuidString)")
+            SELECT id FROM instances WHERE kind = \(ReturneeIsolation.kind) AND exclusive_key = \(ExclusiveKey.person(person).text)
             """, logger: self.logger)
         for try await id in rows.decode(UUID.self) { return id }
         return nil

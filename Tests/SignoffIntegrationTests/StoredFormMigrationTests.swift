@@ -30,6 +30,43 @@ struct StoredFormMigrationTests {
         try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: Self.fixtures.appendingPathComponent(path)))
     }
 
+    /// schema/0018: the keys that certificate requests and household visits wrote before there
+    /// was one format become the ones `ExclusiveKey` builds, so a lookup by key finds them.
+    @Test func oldExclusiveKeysTakeTheOneFormat() async throws {
+        let endpoint = try await TestCluster.shared.freshDatabase(migrated: false)
+        try await Database.with(endpoint: endpoint, maxConnections: 2, logger: TestCluster.logger) { database in
+            let all = try Migrator.load(from: TestCluster.schemaFolder).migrations
+            _ = try await Migrator(migrations: all.filter { $0.version < 18 }).migrate(database)
+            let person = UUID(), household = UUID(), vehicle = UUID()
+            let rows: [(UUID, String, String)] = [
+                (UUID(), "certificate_request", "person:\(person.uuidString.lowercased())"),
+                (UUID(), "household_visit", "\(household.uuidString.lowercased()):2020-02-10 am"),
+                (UUID(), "parking_pledge", "vehicle:\(vehicle.uuidString)"),
+            ]
+            try await database.withConnection { connection in
+                for (id, kind, key) in rows {
+                    try await connection.query("""
+                        INSERT INTO instances (id, kind, state_name, state, schema_version, version, unit_path, exclusive_key,
+                                               created_at, updated_at)
+                        VALUES (\(id), \(kind), 'open', '{}'::jsonb, 1, 1, 'lianhe.v01.g01.w01', \(key), now(), now())
+                        """, logger: database.logger)
+                }
+            }
+            _ = try await Migrator(migrations: all).migrate(database)
+            let expected = [ExclusiveKey.person(person).text, ExclusiveKey.household(household, slot: "2020-02-10 am").text,
+                            ExclusiveKey.vehicle(vehicle).text]
+            let keys = try await database.withConnection { connection in
+                var keys: [String] = []
+                for (id, _, _) in rows {
+                    let found = try await connection.query("SELECT exclusive_key FROM instances WHERE id = \(id)", logger: database.logger)
+                    for try await key in found.decode(String.self) { keys.append(key) }
+                }
+                return keys
+            }
+            #expect(keys == expected)
+        }
+    }
+
     @Test func oldRowsAreConvertedAndTheirColumnsFilled() async throws {
         let endpoint = try await TestCluster.shared.freshDatabase(migrated: false)
         try await Database.with(endpoint: endpoint, maxConnections: 2, logger: TestCluster.logger) { database in

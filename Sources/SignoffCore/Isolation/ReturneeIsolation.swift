@@ -138,8 +138,8 @@ public struct ReturneeIsolation: AuditedMachine {
     }
 
     /// One isolation at a time per person.
-    public var exclusiveKey: String? {
-        self.isIsolating ? "person:\(self.personID.uuidString)" : nil
+    public var exclusiveKey: ExclusiveKey? {
+        self.isIsolating ? .person(self.personID) : nil
     }
 
     public func isReleasable(at now: Date) -> Bool {

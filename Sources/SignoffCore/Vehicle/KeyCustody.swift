@@ -136,8 +136,8 @@ public struct KeyCustody: AuditedMachine {
     }
 
     /// One open custody record (held or declined) per vehicle.
-    public var exclusiveKey: String? {
-        self.state == .returned ? nil : "vehicle:\(self.vehicleID.uuidString)"
+    public var exclusiveKey: ExclusiveKey? {
+        self.state == .returned ? nil : .vehicle(self.vehicleID)
     }
 
     public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {

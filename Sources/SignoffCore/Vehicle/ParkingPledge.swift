@@ -99,8 +99,8 @@ public struct ParkingPledge: AuditedMachine {
     }
 
     /// One active pledge per vehicle.
-    public var exclusiveKey: String? {
-        self.state == .parked ? "vehicle:\(self.vehicleID.uuidString)" : nil
+    public var exclusiveKey: ExclusiveKey? {
+        self.state == .parked ? .vehicle(self.vehicleID) : nil
     }
 
     public func isCleared(at now: Date) -> Bool {

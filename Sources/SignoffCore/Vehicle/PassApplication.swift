@@ -222,8 +222,8 @@ public struct PassApplication: AuditedMachine {
     }
 
     /// One open application (pending or rejected, awaiting resubmission) per vehicle.
-    public var exclusiveKey: String? {
-        self.state == .pending || self.state == .rejected ? "vehicle:\(self.vehicleID.uuidString)" : nil
+    public var exclusiveKey: ExclusiveKey? {
+        self.state == .pending || self.state == .rejected ? .vehicle(self.vehicleID) : nil
     }
 
     public func isExpired(at now: Date) -> Bool {

@@ -199,7 +199,7 @@ public struct HouseholdVisit: AuditedMachine {
     }
 
     /// One visit per household and half-day, in every state.
-    public var exclusiveKey: String? { "\(self.householdID.uuidString.lowercased()):\(self.slot)" }
+    public var exclusiveKey: ExclusiveKey? { .household(self.householdID, slot: self.slot) }
 
     public static func start(_ start: Start, id: UUID, by actor: Principal, at now: Date) throws(SignoffError) -> (Self, Effect) {
         let acting = try actor.assignment(as: .gridWorker, covering: start.gridPath)

@@ -110,7 +110,7 @@ public struct CertificateRequest: AuditedMachine {
 
     public var isOpen: Bool { self.state == .filed || self.state == .verified }
 
-    public var exclusiveKey: String? { self.isOpen ? "person:\(self.personID.uuidString.lowercased())" : nil }
+    public var exclusiveKey: ExclusiveKey? { self.isOpen ? .person(self.personID) : nil }
 
     public var projection: Projection {
         let pending: Role? = switch self.state {

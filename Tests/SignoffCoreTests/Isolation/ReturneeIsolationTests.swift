@@ -39,7 +39,7 @@ import Testing
         #expect(returnee.infractionTotal == 5)
         #expect(returnee.periodStartedAt == arrived)
         #expect(returnee.isolationEndsAt == arrived.plus(days: 14))
-        #expect(returnee.exclusiveKey == "person:\(Fixture.returneePersonID.uuidString)")
+        #expect(returnee.exclusiveKey == .person(Fixture.returneePersonID))
         #expect(returnee.projection == Projection(
             unitPath: Fixture.grid1, dueAt: Fixture.t0.plus(hours: 24), policyVersion: "iso-test-v1",
             subjectRef: Fixture.returneePersonID, category: "home"))

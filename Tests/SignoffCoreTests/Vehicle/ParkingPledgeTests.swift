@@ -34,7 +34,7 @@ import Testing
 
     @Test func aParkedPledgeHoldsTheVehiclesExclusiveKeyUntilReleased() throws {
         var (pledge, _) = try self.register()
-        #expect(pledge.exclusiveKey == "vehicle:\(Fixture.vehicleID.uuidString)")
+        #expect(pledge.exclusiveKey?.text == "vehicle:\(Fixture.vehicleID.uuidString)")
         _ = try pledge.handle(.release(passID: Fixture.applicationID), by: .system, at: Fixture.t0.plus(days: 15))
         #expect(pledge.exclusiveKey == nil)
     }

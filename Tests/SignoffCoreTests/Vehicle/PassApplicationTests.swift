@@ -45,7 +45,7 @@ import Testing
 
     @Test func anOpenApplicationIsExclusivePerVehicleUntilEffectiveOrWithdrawn() throws {
         var app = try self.applied()
-        #expect(app.exclusiveKey == "vehicle:\(Fixture.vehicleID.uuidString)")
+        #expect(app.exclusiveKey?.text == "vehicle:\(Fixture.vehicleID.uuidString)")
         var withdrawn = app
         _ = try withdrawn.handle(.withdraw(reason: nil), by: Fixture.gridWorker, at: self.cleared.plus(hours: 1))
         #expect(withdrawn.exclusiveKey == nil)

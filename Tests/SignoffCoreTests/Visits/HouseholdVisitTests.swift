@@ -60,7 +60,7 @@ extension Fixture {
         #expect(visit.projection.subjectRef == Fixture.householdID)
         #expect(visit.projection.category == "2020-02-10 am")
         #expect(visit.projection.unitPath == Fixture.grid1)
-        #expect(visit.exclusiveKey == "\(Fixture.householdID.uuidString.lowercased()):2020-02-10 am")
+        #expect(visit.exclusiveKey?.text == "household:\(Fixture.householdID.uuidString):2020-02-10 am")
         #expect(effect.event == "record")
         #expect(effect.actingAs?.role == .gridWorker)
         #expect(effect.payload["outcome"] == .string("visited"))

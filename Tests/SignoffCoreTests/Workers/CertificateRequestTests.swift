@@ -70,7 +70,7 @@ import Testing
 
     @Test func theRequesterCancelsOnlyBeforeTheExam() throws {
         var request = try Self.filed()
-        #expect(request.exclusiveKey == "person:\(Self.personID.uuidString.lowercased())")
+        #expect(request.exclusiveKey == .person(Self.personID))
         expectRefused(&request, .cancel(reason: nil), by: Self.otherWorker, at: Fixture.t0, .forbiddenRole)
         _ = try request.handle(.verify(note: nil), by: Fixture.gridWorker, at: Fixture.t0)
         _ = try request.handle(.cancel(reason: "不去了"), by: Self.worker, at: Fixture.t0)

@@ -36,6 +36,9 @@ struct PreparedStatementTests {
                     }
                 } catch let error as SignoffError where error.code == .databaseUnavailable {
                     try await Task.sleep(for: .milliseconds(100))
+                } catch {
+                    Issue.record("not a refusal as unavailable: \(String(reflecting: error))")
+                    throw error
                 }
             }
             #expect(rows == 0)
