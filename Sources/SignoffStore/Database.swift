@@ -185,7 +185,7 @@ public final class Database: Sendable {
             if !Self.isConnectionLost(translated) {
                 _ = try? await Self.query("ROLLBACK", on: connection, logger: logger)
             }
-            Prepared.closeIfSpoiled(connection, by: error, logger: logger)
+            await Prepared.closeIfSpoiled(connection, by: error, logger: logger)
             throw translated
         }
         do {
@@ -328,7 +328,7 @@ public final class Database: Sendable {
         do {
             return try outcome.get()
         } catch {
-            Prepared.closeIfSpoiled(connection, by: error, logger: self.logger)
+            await Prepared.closeIfSpoiled(connection, by: error, logger: self.logger)
             let translated = Self.translate(error)
             if let signoff = translated as? SignoffError, signoff.code == .databaseUnavailable {
                 self.unreachableSince.withLock { $0 = $0 ?? .now }

@@ -140,7 +140,7 @@ public struct DelegationStore: Sendable {
         _ command: @escaping @Sendable (DelegationGrant?) -> PassApplication.Command,
         by actor: Principal, metadata: RequestMetadata, render: @escaping TransitionStore.Render<PassApplication>
     ) async throws -> TransitionOutcome<PassApplication> {
-        try await self.transitions.transaction(metadata: metadata, actor: actor) { connection in
+        try await self.transitions.transaction(metadata: metadata, actor: actor, prefetching: (id, PassApplication.kind)) { connection in
             if let replay = try await self.transitions.replay(metadata, actor: actor, on: connection) { return .replayed(replay) }
             var grant: DelegationGrant?
             if let delegationNumber {

@@ -25,10 +25,14 @@ enum Prepared {
     /// Closes `connection` when `error` may have left a failed preparation on it (`mayHavePoisoned`).
     /// Called where statements fail: a lease's watched body and a transaction's rollback (which
     /// sees the error before it is translated).
-    static func closeIfSpoiled(_ connection: PostgresConnection, by error: any Error, logger: Logger) {
+    ///
+    /// It waits for the close, so the connection is closed before its lease goes back to the
+    /// pool: the next lease would otherwise be handed the same connection and its remembered
+    /// failure.
+    static func closeIfSpoiled(_ connection: PostgresConnection, by error: any Error, logger: Logger) async {
         guard Self.mayHavePoisoned(error), !connection.isClosed else { return }
         logger.warning("a prepared statement failed; closing its connection", metadata: ["signoff.error": "\(String(reflecting: error))"])
-        connection.close().whenComplete { _ in }
+        try? await connection.close()
     }
 }
 
@@ -153,6 +157,40 @@ struct ClaimKeyStatement: PostgresPreparedStatement {
         bindings.append(self.userID)
         bindings.append(self.key)
         bindings.append(self.lockName)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// `ClaimKeyStatement` and `LoadInstanceStatement` in one round trip, for a transaction that
+/// knows the instance it is about to move (`TransitionStore.transaction(prefetching:)`). The
+/// instance is read in the statement's snapshot; the version-checked write catches a change
+/// made after it, as it does for a separate load.
+struct ClaimAndLoadStatement: PostgresPreparedStatement {
+    static let name = "signoff_claim_and_load"
+    typealias Row = (Data?, Int?, Data?, String?, Int?, Date?, Date?, Int?)
+    static let sql = Prepared.marker + """
+        SELECT c.request_hash, c.status, c.body, i.state::text, i.version, i.created_at, i.updated_at, i.schema_version::int8
+          FROM (SELECT 1) AS one
+          LEFT JOIN idempotency_claim($1, $2, $3) AS c ON true
+          LEFT JOIN instances i ON i.id = $4 AND i.kind = $5
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.uuid, .text, .text, .uuid, .text]
+
+    var userID: UUID
+    var key: String
+    var lockName: String
+    var id: UUID
+    var kind: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(self.userID)
+        bindings.append(self.key)
+        bindings.append(self.lockName)
+        bindings.append(self.id)
+        bindings.append(self.kind)
         return bindings
     }
 

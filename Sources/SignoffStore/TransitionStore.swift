@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SignoffCore
+import Synchronization
 
 /// A response kept with an `Idempotency-Key`, replayed byte for byte when the same request comes again.
 public struct StoredResponse: Sendable, Equatable {
@@ -156,7 +157,7 @@ public struct TransitionStore: Sendable {
         metadata: RequestMetadata = .init(),
         render: Render<Machine>? = nil
     ) async throws -> TransitionOutcome<Machine> {
-        try await self.transaction(metadata: metadata, actor: actor) { connection in
+        try await self.transaction(metadata: metadata, actor: actor, prefetching: (id, Machine.kind)) { connection in
             try await self.apply(type, id: id, expectedVersion: expectedVersion, command, by: actor,
                                  metadata: metadata, render: render, on: connection)
         }
@@ -165,18 +166,39 @@ public struct TransitionStore: Sendable {
     /// Runs `body` in one transaction: lookups the command needs, the transition (through an
     /// `on: connection` overload with the same `metadata`) and any transitions it causes, all
     /// committed together. A retry racing its own first attempt answers with that attempt's response.
+    ///
+    /// `prefetching` names the instance the body moves first (its id and kind): it is read with
+    /// the key's claim, in the same round trip, and the body's first load of it takes that row.
     public func transaction<Machine: AuditedMachine>(
         metadata: RequestMetadata,
         actor: Principal,
+        prefetching: (id: UUID, kind: String)? = nil,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> TransitionOutcome<Machine>
     ) async throws -> TransitionOutcome<Machine> {
         do {
             return try await self.database.transaction { connection in
                 // Same key, same user: wait here for the first attempt to commit, so the replay
                 // below (and in the `on: connection` overloads) finds its response.
-                if let replay = try await self.claimKey(metadata, actor: actor, on: connection) { return .replayed(replay) }
+                var prefetched: Prefetched?
+                if let prefetching, let idempotency = metadata.idempotency, let name = Self.lockName(metadata, actor: actor) {
+                    let statement = ClaimAndLoadStatement(userID: actor.userID, key: idempotency.key, lockName: name,
+                                                          id: prefetching.id, kind: prefetching.kind)
+                    let row = try await connection.rows(statement, logger: self.database.logger).first
+                    if let row, let hash = row.0, let status = row.1, let body = row.2 {
+                        return .replayed(try Self.kept(hash: hash, status: status, body: body, for: idempotency))
+                    }
+                    prefetched = Prefetched(id: prefetching.id, kind: prefetching.kind, row: row.flatMap { row in
+                        guard let state = row.3, let version = row.4, let created = row.5, let updated = row.6, let form = row.7
+                        else { return nil }
+                        return (state, version, created, updated, form)
+                    })
+                } else if let replay = try await self.claimKey(metadata, actor: actor, on: connection) {
+                    return .replayed(replay)
+                }
                 // Locked and looked up: the body's own steps need not do either again.
-                return try await Self.$heldKey.withValue(Self.lockName(metadata, actor: actor)) { try await body(connection) }
+                return try await Self.$heldKey.withValue(Self.lockName(metadata, actor: actor)) {
+                    try await Self.$prefetched.withValue(prefetched) { try await body(connection) }
+                }
             }
         } catch let error as SignoffError where [.versionConflict, .duplicate].contains(error.code) && metadata.idempotency != nil {
             let replay = try await self.database.withConnection { connection in
@@ -264,8 +286,13 @@ public struct TransitionStore: Sendable {
     }
 
     public func load<Machine: AuditedMachine>(_ type: Machine.Type, id: UUID, on connection: PostgresConnection) async throws -> Stored<Machine> {
-        let statement = LoadInstanceStatement(id: id, kind: Machine.kind)
-        for (state, version, created, updated, schemaVersion) in try await connection.rows(statement, logger: self.database.logger) {
+        let rows: [LoadInstanceStatement.Row]
+        if let prefetched = Self.prefetched, prefetched.id == id, prefetched.kind == Machine.kind, let row = prefetched.take() {
+            rows = row.map { [$0] } ?? []
+        } else {
+            rows = try await connection.rows(LoadInstanceStatement(id: id, kind: Machine.kind), logger: self.database.logger)
+        }
+        for (state, version, created, updated, schemaVersion) in rows {
             guard schemaVersion == Machine.schemaVersion else {
                 // A form this build does not know: written by a newer build, or not migrated.
                 throw SignoffError(.internalError, "This record is stored in form \(schemaVersion) of ‘\(Machine.kind)’; this service reads form \(Machine.schemaVersion).")
@@ -362,13 +389,18 @@ public struct TransitionStore: Sendable {
         guard let idempotency = metadata.idempotency, let name = Self.lockName(metadata, actor: actor) else { return nil }
         let statement = ClaimKeyStatement(userID: actor.userID, key: idempotency.key, lockName: name)
         for (hash, status, body) in try await connection.rows(statement, logger: self.database.logger) {
-            guard hash == idempotency.requestHash else {
-                throw SignoffError(.idempotencyKeyReused,
-                                   "This Idempotency-Key was already used for a different request. Use a new key for a new request.")
-            }
-            return StoredResponse(status: status, body: body)
+            return try Self.kept(hash: hash, status: status, body: body, for: idempotency)
         }
         return nil
+    }
+
+    /// The response kept with a key; `idempotency_key_reused` when it was kept for another request.
+    private static func kept(hash: Data, status: Int, body: Data, for idempotency: IdempotencyRequest) throws -> StoredResponse {
+        guard hash == idempotency.requestHash else {
+            throw SignoffError(.idempotencyKeyReused,
+                               "This Idempotency-Key was already used for a different request. Use a new key for a new request.")
+        }
+        return StoredResponse(status: status, body: body)
     }
 
     private static func lockName(_ metadata: RequestMetadata, actor: Principal) -> String? {
@@ -377,6 +409,31 @@ public struct TransitionStore: Sendable {
 
     /// The key `transaction` claimed for the body it runs: its `on: connection` steps need not claim it again.
     @TaskLocal private static var heldKey: String?
+
+    /// The instance `transaction` read with its key's claim, for the body's first load of it only:
+    /// a later load (after the body wrote it, or to report a conflict) reads the table again.
+    @TaskLocal private static var prefetched: Prefetched?
+
+    private final class Prefetched: Sendable {
+        let id: UUID
+        let kind: String
+        /// nil inside: no such instance. Taken once.
+        private let row: Mutex<LoadInstanceStatement.Row??>
+
+        init(id: UUID, kind: String, row: LoadInstanceStatement.Row?) {
+            self.id = id
+            self.kind = kind
+            self.row = Mutex(.some(row))
+        }
+
+        /// The row (nil inside when there was none), or nil when it was taken already.
+        func take() -> LoadInstanceStatement.Row?? {
+            self.row.withLock { row in
+                defer { row = nil }
+                return row
+            }
+        }
+    }
 
     private static func conflict<Machine: AuditedMachine>(_ current: Stored<Machine>, detail: String) throws -> SignoffError {
         let state = try JSONDecoder().decode(JSONValue.self, from: StoredForm.encoder().encode(current.machine))
