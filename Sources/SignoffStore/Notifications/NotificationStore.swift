@@ -83,35 +83,35 @@ public struct NotificationStore: Sendable {
         guard let release = policy.quietHours.release(after: now) else { return 0 }
         let names = policy.rules.values.filter { !$0.urgent }.map(\.event).sorted()
         guard !names.isEmpty else { return 0 }
-        return try await self.database.withConnection { connection in
-            let rows = try await connection.query("""
-                WITH due AS (
-                    SELECT id FROM outbox
-                     WHERE notified_at IS NULL AND coalesce(notify_after, created_at) <= \(now) AND name = ANY(\(names))
-                       FOR UPDATE SKIP LOCKED
-                )
-                UPDATE outbox o SET notify_after = \(release) FROM due WHERE o.id = due.id
-                RETURNING o.id
-                """, logger: self.logger)
-            var count = 0
-            for try await _ in rows.decode(Int.self) { count += 1 }
-            return count
-        }
+        return try await self.rowCount("""
+            WITH due AS (
+                SELECT id FROM outbox
+                 WHERE notified_at IS NULL AND coalesce(notify_after, created_at) <= \(now) AND name = ANY(\(names))
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE outbox o SET notify_after = \(release) FROM due WHERE o.id = due.id
+            RETURNING o.id
+            """)
     }
 
     /// Marks every fact too old to send in one statement; rows another instance holds are skipped.
     private func skipStale(policy: NotificationPolicy) async throws -> Int {
         let now = self.clock.now()
         let cutoff = now.addingTimeInterval(-policy.staleAfter)
-        return try await self.database.withConnection { connection in
-            let rows = try await connection.query("""
-                WITH old AS (
-                    SELECT id FROM outbox WHERE notified_at IS NULL AND created_at < \(cutoff)
-                       FOR UPDATE SKIP LOCKED
-                )
-                UPDATE outbox o SET notified_at = \(now) FROM old WHERE o.id = old.id
-                RETURNING o.id
-                """, logger: self.logger)
+        return try await self.rowCount("""
+            WITH old AS (
+                SELECT id FROM outbox WHERE notified_at IS NULL AND created_at < \(cutoff)
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE outbox o SET notified_at = \(now) FROM old WHERE o.id = old.id
+            RETURNING o.id
+            """)
+    }
+
+    /// Runs a statement that returns one id per row it changed, and counts them.
+    private func rowCount(_ query: PostgresQuery) async throws -> Int {
+        try await self.database.withConnection { connection in
+            let rows = try await connection.query(query, logger: self.logger)
             var count = 0
             for try await _ in rows.decode(Int.self) { count += 1 }
             return count
