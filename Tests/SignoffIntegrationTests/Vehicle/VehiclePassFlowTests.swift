@@ -104,6 +104,36 @@ struct VehiclePassFlowTests {
         }
     }
 
+    /// A keyed sign reads its pass with the key's claim (`ClaimAndLoadStatement`): a pass that
+    /// does not exist is still 404 and keeps nothing, a stale version is still a conflict that
+    /// reports the version as it stands, and each keyed sign reads the pass anew.
+    @Test func aKeyedSignReadsThePassWithItsClaim() async throws {
+        try await TestWorld.with { world, client in
+            let gw1 = try await world.token("gw1")
+            let missing = UUID()
+            let absent = try await client.call(.post, "/passes/\(missing)/sign", token: gw1, json: [:],
+                                               headers: ConcurrentRetryTests.key("sign-missing"))
+            #expect(absent.status == .notFound, "\(absent.text)")
+            #expect(try await world.count("SELECT count(*)::int FROM idempotency_keys WHERE key = 'sign-missing'") == 0)
+
+            let (vehicle, _) = try await client.registerVehicle(world, plate: "川QD54321", grid: world.town.grid1, by: "gw1")
+            world.clock.advance(days: 14)
+            let pass = try await client.applyForPass(world, vehicle: vehicle, by: "gw1")
+            let before = try await world.snapshot(pass)
+            let first = try await client.call(.post, "/passes/\(pass)/sign", token: try await world.token("gw1"), json: ["version": before.version],
+                                              headers: ConcurrentRetryTests.key("sign-first"))
+            #expect(first.status == .ok, "\(first.text)")
+            let stale = try await client.call(.post, "/passes/\(pass)/sign", token: try await world.token("v1g1leader"),
+                                              json: ["version": before.version], headers: ConcurrentRetryTests.key("sign-stale"))
+            #expect(stale.code == "version_conflict", "\(stale.text)")
+            #expect(stale.json["current_version"] as? Int == before.version + 1)
+            let second = try await client.call(.post, "/passes/\(pass)/sign", token: try await world.token("v1g1leader"),
+                                               json: ["version": before.version + 1], headers: ConcurrentRetryTests.key("sign-second"))
+            #expect(second.status == .ok, "\(second.text)")
+            #expect(try await world.snapshot(pass).version == before.version + 2)
+        }
+    }
+
     @Test func rejectThenResubmitStartsANewRoundAndKeepsTheOld() async throws {
         try await TestWorld.with { world, client in
             let (vehicle, _) = try await client.registerVehicle(world, plate: "川Q11111", grid: world.town.grid1, by: "gw1")
