@@ -75,11 +75,11 @@ struct DeadlineResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Contex
         // task cost a dispatch timer per request.
         let loop = MultiThreadedEventLoopGroup.singleton.any()
         let deadline = self.deadline, grace = self.grace
-        let timeout = loop.scheduleTask(in: Self.amount(deadline)) {
+        let timeout = loop.scheduleTask(in: TimeAmount(deadline)) {
             sink.yield(.deadline)
             work.cancel()
         }
-        let abandon = loop.scheduleTask(in: Self.amount(deadline + grace)) { sink.yield(.deadline) }
+        let abandon = loop.scheduleTask(in: TimeAmount(deadline + grace)) { sink.yield(.deadline) }
         defer {
             timeout.cancel()
             abandon.cancel()
@@ -117,10 +117,6 @@ struct DeadlineResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Contex
         response.headers[.requestID] = context.id
         response.headers[.connection] = "close"
         return response
-    }
-
-    private static func amount(_ duration: Duration) -> TimeAmount {
-        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 }
 

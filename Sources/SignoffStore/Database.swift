@@ -279,7 +279,7 @@ public final class Database: Sendable {
                 task.cancel()
             }
         }
-        let overdueWatch = unbounded ? nil : loop.scheduleTask(in: Self.amount(self.limits.operation)) { sink.yield(.overdue) }
+        let overdueWatch = unbounded ? nil : loop.scheduleTask(in: TimeAmount(self.limits.operation)) { sink.yield(.overdue) }
         var grace: Task<Void, Never>?
         defer {
             closedWatch.cancel()
@@ -398,7 +398,7 @@ public final class Database: Sendable {
             sink.finish()
         }
         // A timer of an event loop, not a sleeping task (a dispatch timer per lease).
-        let timer = PostgresClient.defaultEventLoopGroup.any().scheduleTask(in: Self.amount(wait)) { sink.yield(.timedOut) }
+        let timer = PostgresClient.defaultEventLoopGroup.any().scheduleTask(in: TimeAmount(wait)) { sink.yield(.timedOut) }
         defer { timer.cancel() }
         var iterator = events.makeAsyncIterator()
         let event = await withTaskCancellationHandler {
@@ -426,10 +426,6 @@ public final class Database: Sendable {
             self.unreachableSince.withLock { $0 = $0 ?? .now }
             throw self.unavailable("No database connection within \(Self.milliseconds(wait)) ms: the database is unreachable or busy.")
         }
-    }
-
-    static func amount(_ duration: Duration) -> TimeAmount {
-        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {

@@ -344,7 +344,6 @@ public struct TransitionStore: Sendable {
                 actor: actor, actingAs: effect.actingAs, reason: effect.reason, payload: effect.payload,
                 at: now, requestID: metadata.requestID
             ),
-            auditPayload: try StoreCoding.json(effect.payload),
             timers: try TimerStore.plan(instanceID: transitioned.stored.id, previous: previousMoments, moments: machine.dueMoments),
             queued: queued,
             kept: response.flatMap { response in metadata.idempotency.map { (actor.userID, $0, response) } }
@@ -527,7 +526,6 @@ private struct FinishStatement: PostgresPreparedStatement {
     }
 
     var audit: AuditEntry
-    var auditPayload: String
     var timers: TimerStore.Plan?
     var queued: Queued
     var kept: (user: UUID, request: IdempotencyRequest, response: StoredResponse)?
@@ -546,7 +544,7 @@ private struct FinishStatement: PostgresPreparedStatement {
         bindings.append(entry.actingAs?.unitID)
         bindings.append(entry.actingAs?.unitPath.description)
         bindings.append(entry.reason)
-        bindings.append(self.auditPayload)
+        bindings.append(try StoreCoding.json(entry.payload))
         bindings.append(entry.at)
         bindings.append(entry.requestID)
         bindings.append(self.timers != nil)
